@@ -1,0 +1,34 @@
+"""Shared test fixtures.
+
+Tests never touch the user's cache: ARCHREP_HOME points at a per-session temporary folder.
+Tests that need the raw benchmark folder use the ``shared_data_dir`` fixture; it reads
+``ARCHREP_DATA_DIR`` (CI points it at ../shared/data) and skips when the folder is absent.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_archrep_home(tmp_path_factory):
+    old = os.environ.get("ARCHREP_HOME")
+    os.environ["ARCHREP_HOME"] = str(tmp_path_factory.mktemp("archrep_home"))
+    yield
+    if old is None:
+        os.environ.pop("ARCHREP_HOME", None)
+    else:
+        os.environ["ARCHREP_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    value = os.environ.get("ARCHREP_DATA_DIR")
+    if not value:
+        default = Path(__file__).resolve().parents[2] / "shared" / "data"
+        value = str(default) if default.is_dir() else ""
+    if not value or not Path(value).is_dir():
+        pytest.skip("set ARCHREP_DATA_DIR to the benchmark data folder (../shared/data) to run this test")
+    return Path(value)
