@@ -1,0 +1,305 @@
+"""The ``archrep`` command line: thin subcommands that parse, call the library and print.
+
+    archrep demo                       train the baselines on NB201's packaged data, print a table
+    archrep data list | info NAME      the registered datasets and what they hold
+    archrep train --data nb201 --model gin --train-size 781 --seeds 3 --out DIR
+    archrep eval --checkpoint DIR/seed_0 --data nb201
+    archrep predict --checkpoint DIR/seed_0 '|nor_conv_3x3~0|+|...'  graph.json
+
+Every command that computes numbers prints a table and writes JSON; errors on bad input are one
+line naming the input and the fix (exit status 2).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from archrep.errors import ArchrepError
+
+DEMO_METHODS = ("params", "flops", "mlp", "gin")
+
+
+# ---------------------------------------------------------------------------- helpers
+def _print_table(rows: list[dict], columns: Sequence[str], title: str | None = None) -> None:
+    """A plain fixed-width table on stdout."""
+    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    if title:
+        print(title)
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+
+
+def _pm(rec: dict, metric: str) -> str:
+    return f"{rec[metric + '_mean']:.4f} ± {rec[metric + '_std']:.4f}"
+
+
+def _parse_seeds(text: str) -> list[int]:
+    """'3' -> [0, 1, 2]; '0,5,7' -> [0, 5, 7]."""
+    try:
+        if "," in text:
+            return [int(s) for s in text.split(",") if s.strip()]
+        n = int(text)
+    except ValueError:
+        raise ArchrepError(f"--seeds {text!r}: give a count (3) or a comma-separated list (0,1,2)") from None
+    if n < 1:
+        raise ArchrepError(f"--seeds {text!r}: need at least one seed")
+    return list(range(n))
+
+
+def _parse_sets(items: Sequence[str] | None) -> dict:
+    """``--set hidden=64 --set lr=1e-3`` -> {'hidden': 64, 'lr': 0.001} (values parsed as JSON if they can be)."""
+    cfg: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ArchrepError(f"--set {item!r}: expected KEY=VALUE, e.g. --set epochs=50")
+        try:
+            cfg[key] = json.loads(value)
+        except json.JSONDecodeError:
+            cfg[key] = value
+    return cfg
+
+
+def _write_json(path: Path, obj) -> None:
+    from archrep.data.cache import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
+
+
+def _run_table(experiments, out: Path | None, title: str) -> list[dict]:
+    records = [e.record() for e in experiments]
+    rows = [{"method": r["method"], "target": r["target"], "train_size": r["train_size"],
+             "seeds": len(r["seeds"]), "kendall_tau": _pm(r, "kendall_tau"),
+             "spearman": _pm(r, "spearman"), "archs/s": f"{r['archs_per_second']:,.0f}",
+             "fit s": f"{r['seconds']:.1f}"} for r in records]
+    print()
+    _print_table(rows, list(rows[0]), title)
+    if out is not None:
+        _write_json(out / "results.json", records)
+        print(f"\nwrote {out / 'results.json'}")
+    return records
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_data_list(args) -> int:
+    from archrep import data
+
+    rows = [{"name": n, "description": data.DATASETS.get(n).description} for n in data.list_datasets(args.pattern)]
+    _print_table(rows, ["name", "description"])
+    return 0
+
+
+def cmd_data_info(args) -> int:
+    from archrep import data
+
+    ds = data.load(args.name, data_dir=args.data_dir, refresh=args.refresh)
+    info = ds.summary()
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"{info['name']}: {info['archs']:,} architectures, space {info['space']}, "
+          f"up to {info['max_nodes']} nodes, ops {', '.join(info['op_vocab'])}")
+    rows = [{"target": t + (" (default)" if t == info["default_target"] else ""), "count": v["count"],
+             "min": f"{v['min']:.4g}" if v["min"] is not None else "", "max": f"{v['max']:.4g}" if v["max"] is not None else "",
+             "description": v["description"]} for t, v in info["targets"].items()]
+    _print_table(rows, ["target", "count", "min", "max", "description"])
+    for t, why in (info["meta"].get("missing_targets") or {}).items():
+        print(f"not available: {t}: {why}")
+    print(f"cache: {data.cache_path(args.name, args.data_dir)}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from archrep import data, experiment
+
+    ds = data.load(args.data, data_dir=args.data_dir)
+    target = args.target or ds.default_target
+    cfg = _parse_sets(args.set)
+    if args.epochs is not None:
+        cfg["epochs"] = args.epochs
+    out = Path(args.out) if args.out else None
+    exp = experiment.run(ds, target, args.model, train_size=args.train_size, protocol=args.protocol,
+                         seeds=_parse_seeds(args.seeds), model_cfg=cfg, out_dir=out,
+                         progress=not args.no_progress)
+    _run_table([exp], out, f"{args.model} on {args.data} / {target} ({args.protocol}, test on "
+                           f"{'all' if args.protocol == 'space-fraction' else 'held-out'} archs)")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from archrep import data, experiment
+
+    print("Loading NAS-Bench-201 from the analog-nasbench package (no download)...")
+    ds = data.load("nb201", data_dir=args.data_dir)
+    target = args.target
+    seeds = _parse_seeds(args.seeds)
+    exps = []
+    for method in args.methods.split(","):
+        print(f"training {method} on {args.train_size} architectures x {len(seeds)} seeds...")
+        exps.append(experiment.run(ds, target, method.strip(), train_size=args.train_size,
+                                   seeds=seeds, progress=not args.no_progress))
+    _run_table(exps, Path(args.out), f"NB201 {target}: {args.train_size} training architectures, "
+                                     f"Kendall tau / Spearman on all {len(ds):,} cells (space-fraction protocol)")
+    return 0
+
+
+def _load_checkpoint(path: str):
+    from archrep import models
+
+    return models.load(path)
+
+
+def cmd_eval(args) -> int:
+    from archrep import data
+    from archrep.train.metrics import evaluate
+
+    model = _load_checkpoint(args.checkpoint)
+    ds = data.load(args.data, data_dir=args.data_dir)
+    target = args.target or model.target or ds.default_target
+    ds = ds.with_target(target)
+    pred = model.predict(ds)
+    scores = evaluate(ds.target(target), pred, args.metrics.split(","))
+    _print_table([{"metric": k, "value": f"{v:.4f}"} for k, v in scores.items()], ["metric", "value"],
+                 f"{args.checkpoint} on {args.data} / {target} ({len(ds):,} archs)")
+    if args.out:
+        _write_json(Path(args.out), {"checkpoint": args.checkpoint, "dataset": args.data,
+                                     "target": target, "archs": len(ds), **scores})
+    return 0
+
+
+def _read_arch_inputs(items: Sequence[str], space_name: str | None):
+    """Arch strings of the checkpoint's space, JSON graphs, or paths to JSON graph files."""
+    from archrep import spaces
+    from archrep.graph import ArchGraph
+
+    space = spaces.get(space_name) if space_name else None
+    labels, graphs = [], []
+    for item in items:
+        text = item
+        path = Path(item)
+        if item.endswith(".json") and path.exists():
+            text = path.read_text()
+        if text.lstrip().startswith(("{", "[")):
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ArchrepError(f"{item}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+            for k, d in enumerate(obj if isinstance(obj, list) else [obj]):
+                graphs.append(ArchGraph.from_dict(d))
+                labels.append(f"{item}[{k}]" if isinstance(obj, list) else item)
+        else:
+            if space is None:
+                raise ArchrepError(f"{item!r}: this checkpoint has no search space; pass JSON graphs instead")
+            graphs.append(space.to_graph(space.parse(item)))
+            labels.append(space.key(space.parse(item)))
+    return labels, graphs
+
+
+def cmd_predict(args) -> int:
+    from archrep.data.dataset import ArchDataset
+
+    model = _load_checkpoint(args.checkpoint)
+    info = model.data_info
+    labels, graphs = _read_arch_inputs(args.archs, info.get("space"))
+    ds = ArchDataset.from_graphs("predict", labels, graphs, {}, op_vocab=info["op_vocab"],
+                                 max_nodes=max([info.get("max_nodes") or 0] + [g.num_nodes for g in graphs]),
+                                 space=info.get("space"))
+    pred = model.predict(ds)
+    rows = [{"architecture": lab, "prediction": f"{p:.4f}"} for lab, p in zip(labels, pred)]
+    if args.json:
+        print(json.dumps([{"architecture": lab, "prediction": float(p)} for lab, p in zip(labels, pred)], indent=1))
+    else:
+        _print_table(rows, ["architecture", "prediction"], f"{model.name} predicts {model.target}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from archrep import __version__
+
+    p = argparse.ArgumentParser(prog="archrep", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Run 'archrep COMMAND --help' for a command's options.")
+    p.add_argument("--version", action="version", version=f"archrep {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def data_dir_arg(sp):
+        sp.add_argument("--data-dir", help="raw benchmark data folder (default: $ARCHREP_DATA_DIR)")
+
+    d = sub.add_parser("demo", help="train the baselines on NB201's packaged data and print a results table")
+    d.add_argument("--target", default="baseline_accuracy", help="NB201 target (default: baseline_accuracy, CIFAR-10 of analog-nasbench)")
+    d.add_argument("--train-size", type=int, default=781, help="training architectures (default 781, 5%% of NB201)")
+    d.add_argument("--seeds", default="3", help="a count (3 = seeds 0,1,2) or a list 0,5,7")
+    d.add_argument("--methods", default=",".join(DEMO_METHODS), help="comma-separated predictors")
+    d.add_argument("--out", default="archrep-demo", help="folder for results.json (default ./archrep-demo)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bars")
+    data_dir_arg(d)
+    d.set_defaults(func=cmd_demo)
+
+    dp = sub.add_parser("data", help="list datasets or describe one")
+    dsub = dp.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
+    dl = dsub.add_parser("list", help="the registered datasets")
+    dl.add_argument("pattern", nargs="?", default="*", help="shell pattern, e.g. 'nbgraph-*'")
+    dl.set_defaults(func=cmd_data_list)
+    di = dsub.add_parser("info", help="size, targets and provenance of a dataset (builds its cache)")
+    di.add_argument("name")
+    di.add_argument("--json", action="store_true", help="print the summary as JSON")
+    di.add_argument("--refresh", action="store_true", help="rebuild the cache from the raw files")
+    data_dir_arg(di)
+    di.set_defaults(func=cmd_data_info)
+
+    t = sub.add_parser("train", help="train a predictor over seeds, test it, save checkpoints")
+    t.add_argument("--data", required=True, help="dataset name (archrep data list)")
+    t.add_argument("--target", help="target name (archrep data info NAME); default: the dataset's default")
+    t.add_argument("--model", required=True, help="predictor name (params, flops, mlp, gin, ...)")
+    t.add_argument("--train-size", type=int, required=True, help="number of training architectures")
+    t.add_argument("--protocol", default="space-fraction", choices=["space-fraction", "pool"],
+                   help="space-fraction: train on N of a seeded permutation, validate on the next 1,024, "
+                        "test on the whole space; pool: FlowerFormer protocol (pool, 40 validation, rest test)")
+    t.add_argument("--seeds", default="1", help="a count (3 = seeds 0,1,2) or a list 0,5,7")
+    t.add_argument("--epochs", type=int, help="training epochs (torch predictors)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="model hyper-parameter, repeatable")
+    t.add_argument("--out", help="folder for seed_<k>/ checkpoints and results.json")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    data_dir_arg(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="score a checkpoint on a whole dataset")
+    e.add_argument("--checkpoint", required=True, help="a checkpoint folder (DIR/seed_0)")
+    e.add_argument("--data", required=True)
+    e.add_argument("--target", help="default: the target the checkpoint was trained on")
+    e.add_argument("--metrics", default="kendall_tau,spearman,precision_at_1pct,precision_at_5pct")
+    e.add_argument("--out", help="write the scores to this JSON file")
+    data_dir_arg(e)
+    e.set_defaults(func=cmd_eval)
+
+    pr = sub.add_parser("predict", help="predict architectures given as arch strings or JSON graphs")
+    pr.add_argument("--checkpoint", required=True)
+    pr.add_argument("archs", nargs="+", metavar="ARCH", help="arch string of the checkpoint's space, a JSON graph, or a .json file")
+    pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pr.set_defaults(func=cmd_predict)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ArchrepError as exc:
+        print(f"archrep: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("archrep: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The one results-record format of every benchmark (DESIGN.md, "Results records").
+
+A results file ``benchmarks/results/<task>.json`` is a JSON list of flat records, one per
+(dataset, target, protocol, size, method, variant) cell. Metric keys are ``<metric>_mean`` and
+``<metric>_std`` with the names of :mod:`archrep.train.metrics`; speed keys name their unit.
+Each record carries ``archrep_version``, ``git_commit`` and ``machine`` so that a number can be
+traced to the code and the hardware that produced it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from archrep.data.cache import atomic_write_bytes
+
+#: the fields that identify a record's cell; a new record replaces an old one with equal values
+CELL_FIELDS = ("task", "dataset", "target", "protocol", "train_size", "method", "variant")
+
+
+def git_commit(cwd: str | os.PathLike | None = None) -> str:
+    """Short commit of the working tree (``+dirty`` if it has uncommitted changes), or 'unknown'."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine() -> str:
+    """A one-line description of the CPU (and GPU if torch sees one)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    desc = f"{os.cpu_count()}-core {cpu}"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            desc += f", {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return desc
+
+
+def mean_std(values: Sequence[float], name: str) -> dict:
+    """``{name_mean, name_std}`` over seeds (population std, 0 for one value)."""
+    v = np.asarray(values, dtype=float)
+    return {f"{name}_mean": float(np.mean(v)), f"{name}_std": float(np.std(v))}
+
+
+def make_record(task: str, **fields) -> dict:
+    """A record with the provenance fields filled in."""
+    from archrep import __version__
+
+    rec = {"task": task, **fields}
+    rec.setdefault("archrep_version", __version__)
+    rec.setdefault("git_commit", git_commit(Path(__file__).parent))
+    rec.setdefault("machine", machine())
+    return rec
+
+
+def _cell(rec: dict) -> tuple:
+    return tuple(json.dumps(rec.get(k), sort_keys=True) for k in CELL_FIELDS)
+
+
+def read_records(path: str | os.PathLike) -> list[dict]:
+    p = Path(path)
+    if not p.exists():
+        return []
+    return json.loads(p.read_text())
+
+
+def write_records(path: str | os.PathLike, records: Iterable[dict], merge: bool = True) -> list[dict]:
+    """Write records atomically; with ``merge`` the file's other cells are kept and equal cells replaced."""
+    new = list(records)
+    old = read_records(path) if merge else []
+    keys = {_cell(r) for r in new}
+    out = [r for r in old if _cell(r) not in keys] + new
+    atomic_write_bytes(Path(path), (json.dumps(out, indent=1) + "\n").encode())
+    return out
