@@ -60,10 +60,7 @@ class ArchGraph:
             raise GraphError(f"node_attrs has {len(node_attrs)} entries but the graph has {n} ops")
         edge_set: set[tuple[int, int]] = set()
         for k, e in enumerate(edges):
-            try:
-                u, v = (int(x) for x in e)
-            except (TypeError, ValueError):
-                raise GraphError(f"edges[{k}] = {e!r} is not a (source, target) pair of node indices") from None
+            u, v = _edge_pair(e, k)
             if not (0 <= u < n and 0 <= v < n):
                 raise GraphError(f"edges[{k}] = ({u}, {v}) refers to a node outside 0..{n - 1}")
             if u == v:
@@ -83,6 +80,9 @@ class ArchGraph:
         if validate:
             self._validate_ops()
             live = self.live_nodes()
+            if not live.any():
+                raise GraphError("no path leads from an input node to an output node: connect them "
+                                 "(pruning would leave an empty graph)")
             if not live.all():
                 if not prune:
                     dead = [f"{i} ({self.ops[i]})" for i in np.flatnonzero(~live)]
@@ -176,8 +176,11 @@ class ArchGraph:
 
     def pruned(self) -> "ArchGraph":
         """A copy without the nodes that lie on no input -> output path."""
+        live = self.live_nodes()
+        if not live.any():
+            raise GraphError("no path leads from an input node to an output node: nothing would be left after pruning")
         g = self.copy()
-        g._keep(g.live_nodes())
+        g._keep(live)
         return g
 
     def copy(self) -> "ArchGraph":
@@ -267,7 +270,10 @@ class ArchGraph:
             raise GraphError(f"a JSON graph must be an object with 'ops' and 'edges', got {type(d).__name__}")
         if d.get("format", JSON_FORMAT) != JSON_FORMAT:
             raise GraphError(f"'format' is {d.get('format')!r}; expected {JSON_FORMAT!r}")
-        if int(d.get("version", JSON_VERSION)) > JSON_VERSION:
+        version = d.get("version", JSON_VERSION)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise GraphError(f"field 'version' must be an integer, got {version!r}")
+        if version > JSON_VERSION:
             raise GraphError(f"graph JSON version {d['version']} is newer than this archrep "
                              f"understands ({JSON_VERSION}): upgrade archrep")
         for key in ("ops", "edges"):
@@ -300,6 +306,15 @@ class ArchGraph:
 
     def __repr__(self) -> str:
         return f"ArchGraph(nodes={self.num_nodes}, edges={self.num_edges}, ops={self.ops})"
+
+
+def _edge_pair(e: Any, k: int) -> tuple[int, int]:
+    """``(u, v)`` from an edge given as a pair of integers; anything else names edges[k]."""
+    ok = isinstance(e, (list, tuple, np.ndarray)) and len(e) == 2 and all(
+        isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) for x in e)
+    if not ok:
+        raise GraphError(f"edges[{k}] = {e!r} is not a (source, target) pair of integer node indices")
+    return int(e[0]), int(e[1])
 
 
 def _digest(text: str) -> str:

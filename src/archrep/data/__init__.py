@@ -56,7 +56,7 @@ def cache_path(name: str, data_dir: str | os.PathLike | None = None) -> Path:
         p = Path(p)
         if p.exists():
             st = p.stat()
-            stamp.append([str(p.resolve()), st.st_size, int(st.st_mtime)])
+            stamp.append([str(p.resolve()), st.st_size, st.st_mtime_ns])
     fp = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:12]
     return config.archrep_home() / "datasets" / f"{name}-v{spec.version}-{fp}.npz"
 
@@ -80,3 +80,6 @@ def load(name: str, *, data_dir: str | os.PathLike | None = None, refresh: bool 
 
 __all__ = ["ArchDataset", "DatasetSpec", "DATASETS", "register_dataset", "list_datasets",
            "load", "cache_path"]
+
+from archrep.data import macro, nb201  # noqa: E402,F401  (register datasets)
+from archrep.data import nbgraph  # noqa: E402,F401

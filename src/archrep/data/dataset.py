@@ -31,7 +31,8 @@ class ArchDataset:
     space: str | None = None
     #: the target a plain ``train`` uses when none is named
     default_target: str | None = None
-    #: provenance: source files, versions, notes (JSON-serialisable)
+    #: provenance: source files, versions, notes (JSON-serialisable); ``meta["missing_targets"]``
+    #: maps a target the raw files could not supply to what the user must do to get it
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -90,6 +91,9 @@ class ArchDataset:
         """The values of a target (the default one if ``name`` is None); unknown names list the valid ones."""
         name = name or self.default_target
         if name not in self.targets:
+            missing = (self.meta.get("missing_targets") or {}).get(name)
+            if missing:
+                raise UnknownNameError(f"dataset {self.name!r} has no target {name!r} here: {missing}")
             raise UnknownNameError(
                 f"dataset {self.name!r} has no target {name!r}. Valid targets: {', '.join(self.target_names)}"
             )

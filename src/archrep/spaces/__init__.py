@@ -19,5 +19,7 @@ def list_spaces(pattern: str = "*") -> list[str]:
 
 # built-in spaces register themselves on import
 from archrep.spaces import nb201  # noqa: E402,F401
+from archrep.spaces import darts, macro, nb101  # noqa: E402,F401
+from archrep.spaces import nbgraph  # noqa: E402,F401
 
 __all__ = ["SearchSpace", "SPACES", "register_space", "get", "list_spaces"]

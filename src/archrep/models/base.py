@@ -1,0 +1,324 @@
+"""The predictor contract, scikit-learn style, and the checkpoint format.
+
+A predictor is created with hyper-parameters (``models.create("gin", hidden=64, seed=0)``),
+then ``fit(train, target, val)`` on an :class:`ArchDataset` and ``predict(ds)`` -> float64
+array of ``len(ds)`` values in the target's unit. ``save(dir)`` writes a checkpoint folder:
+
+* ``config.json``: ``format``, ``format_version``, ``name``, ``archrep_version``,
+  ``hyperparameters`` (seed included), ``target``, ``normalisation`` (``mean``, ``std`` of the
+  training targets), ``data`` (``dataset``, ``space``, ``op_vocab``, ``max_nodes`` of the
+  training set) and ``history`` (one record per epoch);
+* ``weights.pt``: ``torch.save`` of a state dict of tensors (empty for predictors without weights),
+  read back with ``torch.load(weights_only=True)``. No pickled Python objects.
+
+:func:`load` reads such a folder back into a ready-to-predict predictor.
+"""
+from __future__ import annotations
+
+import difflib
+import io
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from archrep.data.cache import atomic_write_bytes
+from archrep.data.dataset import ArchDataset
+from archrep.errors import ArchrepError, DataError, UnknownNameError
+from archrep.features.onehot import node_mask, onehot_ops
+from archrep.train import fit as trainer
+from archrep.train.losses import LOSSES, settings as loss_settings
+
+CHECKPOINT_FORMAT = "archrep.predictor"
+CHECKPOINT_VERSION = 1
+#: options that change how a predictor runs, not what it learns (never saved)
+RUNTIME_OPTIONS = ("progress", "device")
+
+
+def _check_value(model: str, key: str, value, default):
+    """Light type check of one hyper-parameter against the type of its default."""
+    def bad(kind: str):
+        return ArchrepError(f"model {model!r}: hyper-parameter {key}={value!r} must be {kind}")
+
+    if default is None:
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, (bool, np.bool_)):
+            raise bad("true or false")
+        return bool(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise bad("an integer")
+        return int(value)
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise bad("a number")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if isinstance(default, (list, tuple)):
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise bad("a list")
+        return list(value)
+    return value
+
+
+class Predictor:
+    """Base class of every predictor. Subclasses set ``defaults`` (hyper-parameter -> default)
+    and implement ``_fit``, ``_predict`` and, when they have weights, ``state_dict`` /
+    ``_restore``. ``name`` is set by :func:`archrep.models.register_model`."""
+
+    name: ClassVar[str] = ""
+    defaults: ClassVar[dict] = {}
+    #: hyper-parameter -> its allowed values, checked at construction
+    choices: ClassVar[dict] = {}
+
+    def __init__(self, seed: int = 0, progress: bool = True, device: str = "cpu", **hparams):
+        unknown = sorted(set(hparams) - set(self.defaults))
+        if unknown:
+            valid = sorted([*self.defaults, "seed", *RUNTIME_OPTIONS])
+            close = difflib.get_close_matches(unknown[0], valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UnknownNameError(
+                f"model {self.name!r} has no hyper-parameter {', '.join(map(repr, unknown))}.{hint} "
+                f"Valid hyper-parameters: {', '.join(valid)}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ArchrepError(f"model {self.name!r}: seed must be an integer, got {seed!r}")
+        cfg = {k: _check_value(self.name, k, hparams.get(k, v), v) for k, v in self.defaults.items()}
+        for key, allowed in self.choices.items():
+            if cfg[key] not in allowed:
+                raise ArchrepError(f"model {self.name!r}: {key}={cfg[key]!r} is not one of {', '.join(map(str, allowed))}")
+        self.config: dict = {**cfg, "seed": int(seed)}
+        self.progress = bool(progress)
+        self.device = str(device)
+        self.target: str | None = None
+        self.normalisation: dict = {}
+        self.data_info: dict = {}
+        self.history: list[dict] = []
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{type(self).__name__}({args})"
+
+    @property
+    def seed(self) -> int:
+        return self.config["seed"]
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.target is not None
+
+    # ------------------------------------------------------------------ contract
+    def fit(self, train: ArchDataset, target: str, val: ArchDataset | None = None) -> "Predictor":
+        """Learn ``target`` from ``train`` (rows without a value are ignored); ``val`` selects the
+        best epoch (torch predictors). Returns self."""
+        train = self._labelled(train, target, "training")
+        if val is not None:
+            val = self._labelled(val, target, "validation")
+            if len(val) == 0:
+                val = None
+        self.data_info = {"dataset": train.name, "space": train.space, "op_vocab": list(train.op_vocab),
+                          "max_nodes": int(train.max_nodes)}
+        self.history = []
+        self._fit(train, target, val)
+        self.target = target
+        return self
+
+    def predict(self, ds: ArchDataset) -> np.ndarray:
+        """float64 predictions of the fitted target, one per architecture of ``ds``."""
+        if not self.is_fitted:
+            raise ArchrepError(f"model {self.name!r} is not fitted: call fit(train, target) or load a checkpoint first")
+        if not isinstance(ds, ArchDataset):
+            raise ArchrepError(f"predict expects an ArchDataset, got {type(ds).__name__}")
+        out = np.asarray(self._predict(ds), dtype=np.float64)
+        if out.shape != (len(ds),):
+            raise ArchrepError(f"model {self.name!r} returned {out.shape} predictions for {len(ds)} architectures")
+        return out
+
+    def _fit(self, train: ArchDataset, target: str, val: ArchDataset | None) -> None:
+        raise NotImplementedError
+
+    def _predict(self, ds: ArchDataset) -> np.ndarray:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The learnt tensors (CPU); predictors without weights have none."""
+        return {}
+
+    def _restore(self, state: dict[str, torch.Tensor]) -> None:
+        """Rebuild from a state dict after ``target``/``data_info``/``normalisation`` are set."""
+        if state:
+            raise DataError(f"model {self.name!r} has no weights but the checkpoint holds {len(state)} tensors")
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _labelled(ds: ArchDataset, target: str, role: str) -> ArchDataset:
+        if not isinstance(ds, ArchDataset):
+            raise ArchrepError(f"the {role} data must be an ArchDataset, got {type(ds).__name__}")
+        ds.target(target)  # unknown target: error listing the valid ones
+        return ds.with_target(target)
+
+    def _aligned_ops(self, ds: ArchDataset) -> np.ndarray:
+        """``ds.ops`` re-indexed into the training op vocabulary (int64, -1 padding); an op the
+        model never saw is an error naming it."""
+        vocab = self.data_info["op_vocab"]
+        if list(ds.op_vocab) == list(vocab):
+            return ds.ops.astype(np.int64)
+        index = {op: i for i, op in enumerate(vocab)}
+        lut = np.array([index.get(op, -2) for op in ds.op_vocab] + [-1], dtype=np.int64)
+        ops = lut[np.where(ds.ops >= 0, ds.ops, len(ds.op_vocab)).astype(np.int64)]
+        if (ops == -2).any():
+            unseen = sorted({ds.op_vocab[k] for k in np.unique(ds.ops[ops == -2])})
+            raise ArchrepError(f"dataset {ds.name!r} uses ops {unseen} that model {self.name!r} was not trained "
+                               f"on (its op vocabulary: {', '.join(vocab)})")
+        return ops
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, path: str | Path) -> Path:
+        """Write ``config.json`` and ``weights.pt`` into folder ``path`` (created), atomically per file."""
+        if not self.is_fitted:
+            raise ArchrepError(f"model {self.name!r} is not fitted; there is nothing to save")
+        from archrep import __version__
+
+        out = Path(path)
+        config = {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, "name": self.name,
+                  "archrep_version": __version__, "hyperparameters": self.config, "target": self.target,
+                  "normalisation": self.normalisation, "data": self.data_info, "history": self.history}
+        buf = io.BytesIO()
+        torch.save({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, buf)
+        atomic_write_bytes(out / "weights.pt", buf.getvalue())
+        atomic_write_bytes(out / "config.json", (json.dumps(config, indent=1) + "\n").encode())
+        return out
+
+
+def load(path: str | Path, *, progress: bool = False, device: str = "cpu") -> Predictor:
+    """The predictor saved in checkpoint folder ``path`` by :meth:`Predictor.save`.
+
+    A missing folder or file, unreadable JSON, another format, or weights that do not fit the
+    model raise :class:`DataError` naming the folder.
+    """
+    from archrep import models
+
+    folder = Path(path)
+    where = f"checkpoint {str(folder)!r}"
+    if not folder.is_dir():
+        raise DataError(f"{where} does not exist or is not a folder; pass the folder written by "
+                        "Predictor.save / 'archrep train --out DIR' (e.g. DIR/seed_0)")
+    cfg_path, w_path = folder / "config.json", folder / "weights.pt"
+    for p in (cfg_path, w_path):
+        if not p.is_file():
+            raise DataError(f"{where} has no {p.name}; it is incomplete, save the model again")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{where}: config.json is not valid JSON ({exc}); the checkpoint is corrupt") from None
+    if not isinstance(cfg, dict) or cfg.get("format") != CHECKPOINT_FORMAT:
+        raise DataError(f"{where}: config.json is not an archrep predictor checkpoint (format "
+                        f"{cfg.get('format') if isinstance(cfg, dict) else None!r})")
+    if cfg.get("format_version") != CHECKPOINT_VERSION:
+        raise DataError(f"{where}: checkpoint format version {cfg.get('format_version')!r}, this archrep "
+                        f"reads version {CHECKPOINT_VERSION}; retrain or use the archrep that wrote it")
+    missing = [k for k in ("name", "hyperparameters", "target", "normalisation", "data", "history") if k not in cfg]
+    if missing:
+        raise DataError(f"{where}: config.json lacks {', '.join(missing)}; the checkpoint is corrupt")
+    try:
+        model = models.create(cfg["name"], progress=progress, device=device, **cfg["hyperparameters"])
+    except ArchrepError as exc:
+        raise DataError(f"{where}: cannot rebuild the model: {exc}") from None
+    try:
+        state = torch.load(w_path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise DataError(f"{where}: weights.pt cannot be read ({type(exc).__name__}: {exc}); the checkpoint is corrupt") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise DataError(f"{where}: weights.pt is not a state dict of tensors")
+    model.target = cfg["target"]
+    model.normalisation = dict(cfg["normalisation"])
+    model.data_info = dict(cfg["data"])
+    model.history = list(cfg["history"])
+    model._restore(state)
+    return model
+
+
+class TorchPredictor(Predictor):
+    """A predictor whose network is trained by :func:`archrep.train.fit.train_network`.
+
+    Subclasses implement ``build_network()`` (from ``self.config`` and ``self.data_info``) and
+    ``encode(ops, adj)`` -> dict of float tensors, first dimension = architectures, computed
+    for a whole dataset at once; the network is called as ``net(**batch)`` and returns (B,) scores.
+    """
+
+    defaults: ClassVar[dict] = {
+        "epochs": 100, "batch_size": 32, "lr": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw",
+        "scheduler": "cosine", "loss": "mse", "margin": 0.5, "pair_ratio": 32.0, "mse_weight": 1.0,
+        "hinge_weight": 1.0, "patience": 30, "grad_clip": None, "standardize": True,
+    }
+    choices: ClassVar[dict] = {"optimizer": tuple(trainer.OPTIMIZERS), "scheduler": trainer.SCHEDULERS,
+                               "loss": tuple(LOSSES.names())}
+
+    def __init__(self, seed: int = 0, progress: bool = True, device: str = "cpu", **hparams):
+        super().__init__(seed, progress, device, **hparams)
+        self.net: torch.nn.Module | None = None
+
+    def build_network(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def encode(self, ops: np.ndarray, adj: np.ndarray) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def _inputs(self, ds: ArchDataset) -> dict[str, torch.Tensor]:
+        return self.encode(self._aligned_ops(ds), ds.adj)
+
+    def _fit(self, train, target, val):
+        c = self.config
+        trainer.seed_everything(c["seed"])
+        self.net = self.build_network()
+        loss_cfg = {k: c[k] for k in loss_settings(c["loss"])}
+        val_kw = {}
+        if val is not None:
+            val_kw = {"val_inputs": self._inputs(val), "val_y": val.target(target)}
+        result = trainer.train_network(
+            self.net, self._inputs(train), train.target(target), **val_kw, epochs=c["epochs"],
+            batch_size=c["batch_size"], lr=c["lr"], weight_decay=c["weight_decay"], optimizer=c["optimizer"],
+            loss=c["loss"], loss_cfg=loss_cfg, scheduler=c["scheduler"], patience=c["patience"],
+            grad_clip=c["grad_clip"], standardize=c["standardize"], seed=c["seed"], progress=self.progress,
+            device=self.device, desc=f"{self.name} on {train.name}")
+        self.net.cpu()
+        self.normalisation = result.scaler.to_dict()
+        self.history = result.history
+
+    def _predict(self, ds):
+        scaler = trainer.Standardizer(self.normalisation["mean"], self.normalisation["std"])
+        dev = trainer.resolve_device(self.device)
+        self.net.to(dev)
+        try:
+            scores = trainer.predict_network(self.net, self._inputs(ds), device=dev)
+        finally:
+            self.net.cpu()
+        return scaler.inverse(scores)
+
+    def state_dict(self):
+        return {} if self.net is None else self.net.state_dict()
+
+    def _restore(self, state):
+        for key in ("mean", "std"):
+            if not isinstance(self.normalisation.get(key), (int, float)):
+                raise DataError(f"model {self.name!r}: checkpoint normalisation lacks a numeric {key!r}")
+        self.net = self.build_network()
+        try:
+            self.net.load_state_dict(state)
+        except RuntimeError as exc:
+            raise DataError(f"model {self.name!r}: the checkpoint weights do not fit the network built from its "
+                            f"config ({str(exc).splitlines()[0]})") from None
+
+
+def padded_tensors(ops: np.ndarray, adj: np.ndarray, vocab_size: int) -> dict[str, torch.Tensor]:
+    """Common dense inputs: one-hot ops (N, M, V), adjacency (N, M, M) and node mask (N, M), float32."""
+    return {"x": torch.from_numpy(onehot_ops(ops, vocab_size)),
+            "adj": torch.from_numpy(np.asarray(adj, dtype=np.float32)),
+            "mask": torch.from_numpy(node_mask(ops).astype(np.float32))}

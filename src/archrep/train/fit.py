@@ -1,0 +1,199 @@
+"""The trainer shared by every torch predictor.
+
+:func:`train_network` fits a module ``net(**batch) -> scores (B,)`` on precomputed input tensors
+(a dict of tensors whose first dimension indexes architectures): seeded shuffling, Adam/AdamW,
+an optional cosine learning-rate schedule, a loss from :mod:`archrep.train.losses`, target
+standardisation, and early stopping on the validation Kendall tau that restores the best
+weights. Batches are built by indexing the precomputed tensors with a tensor of row indices, so
+no Python code runs per architecture. On CPU, the same seed gives the same weights.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from archrep.errors import ArchrepError
+from archrep.train import losses
+from archrep.train.metrics import kendall_tau
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+SCHEDULERS = ("none", "cosine")
+#: rows per forward pass at inference: large batches are what makes prediction fast
+PREDICT_BATCH_SIZE = 8192
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python ``random``, numpy's global RNG and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch.device; an unparsable or unavailable one is an error saying what to use."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ArchrepError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ArchrepError(f"device {device!r} asked for but torch sees no CUDA GPU; use device='cpu'")
+    return dev
+
+
+@dataclass
+class Standardizer:
+    """y -> (y - mean) / std, fitted on the training targets; ``std`` is 1 for constant targets."""
+
+    mean: float = 0.0
+    std: float = 1.0
+
+    @classmethod
+    def fit(cls, y: np.ndarray, enabled: bool = True) -> "Standardizer":
+        if not enabled:
+            return cls()
+        std = float(np.std(y))
+        return cls(float(np.mean(y)), std if std > 0 else 1.0)
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        return (np.asarray(y, dtype=np.float64) - self.mean) / self.std
+
+    def inverse(self, s: np.ndarray) -> np.ndarray:
+        return np.asarray(s, dtype=np.float64) * self.std + self.mean
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "std": self.std}
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_network` did: per-epoch history, the selected epoch, the target scaling."""
+
+    scaler: Standardizer
+    history: list[dict] = field(default_factory=list)
+    #: 1-based epoch whose weights were kept (the best validation tau), None without validation
+    best_epoch: int | None = None
+    best_val_kendall_tau: float | None = None
+    stopped_early: bool = False
+
+
+def _rows(inputs: dict[str, torch.Tensor]) -> int:
+    sizes = {k: int(v.shape[0]) for k, v in inputs.items()}
+    if len(set(sizes.values())) != 1:
+        raise ArchrepError(f"network inputs disagree in length: {sizes}")
+    return next(iter(sizes.values()))
+
+
+def predict_network(net: torch.nn.Module, inputs: dict[str, torch.Tensor], *,
+                    batch_size: int = PREDICT_BATCH_SIZE, device: str | torch.device = "cpu") -> np.ndarray:
+    """Raw scores of ``net`` on every row of ``inputs`` (float64), in inference mode, large batches."""
+    dev = resolve_device(device)
+    n = _rows(inputs)
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, n, batch_size):
+            batch = {k: v[start:start + batch_size].to(dev, non_blocking=True) for k, v in inputs.items()}
+            out.append(net(**batch).float().cpu())
+    if not out:
+        return np.zeros(0, dtype=np.float64)
+    return torch.cat(out).numpy().astype(np.float64)
+
+
+def train_network(net: torch.nn.Module, inputs: dict[str, torch.Tensor], y: np.ndarray, *,
+                  val_inputs: dict[str, torch.Tensor] | None = None, val_y: np.ndarray | None = None,
+                  epochs: int = 100, batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0,
+                  optimizer: str = "adamw", loss: str = "mse", loss_cfg: dict | None = None,
+                  scheduler: str = "cosine", patience: int | None = None, grad_clip: float | None = None,
+                  standardize: bool = True, seed: int = 0, progress: bool = True,
+                  device: str | torch.device = "cpu", desc: str = "training") -> TrainResult:
+    """Train ``net`` in place on ``inputs`` -> ``y`` and return the history and target scaling.
+
+    * The global RNGs are seeded with ``seed`` first (:func:`seed_everything`); the shuffling and
+      the hinge pair sampling use their own generators seeded from it.
+    * ``standardize``: the network learns (y - mean) / std of the training targets (the
+      returned ``scaler`` maps scores back).
+    * ``loss``: a name of :mod:`archrep.train.losses` with ``loss_cfg`` settings.
+    * ``scheduler``: "cosine" anneals the learning rate to 0 over ``epochs`` (per epoch), "none" keeps it.
+    * With validation data the Kendall tau on it is computed after every epoch; the weights of
+      the best epoch are restored at the end (ties keep the earlier epoch) and training stops
+      after ``patience`` epochs without improvement (None: never stops early).
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ArchrepError(f"unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+    if scheduler not in SCHEDULERS:
+        raise ArchrepError(f"unknown scheduler {scheduler!r}; valid: {', '.join(SCHEDULERS)}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ArchrepError(f"{name} must be a positive integer, got {value!r}")
+    if patience is not None and (not isinstance(patience, int) or patience < 1):
+        raise ArchrepError(f"patience must be a positive integer or None, got {patience!r}")
+    n = _rows(inputs)
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (n,) or not np.isfinite(y).all():
+        raise ArchrepError(f"training targets must be {n} finite values, got shape {y.shape} "
+                           f"with {int((~np.isfinite(y)).sum())} non-finite")
+    if (val_inputs is None) != (val_y is None):
+        raise ArchrepError("give both val_inputs and val_y, or neither")
+    if val_y is not None and np.asarray(val_y).size < 2:
+        raise ArchrepError("the validation set needs at least 2 labelled architectures to rank them")
+
+    dev = resolve_device(device)
+    seed_everything(seed)
+    net.to(dev)
+    scaler = Standardizer.fit(y, standardize)
+    y_t = torch.as_tensor(scaler.transform(y), dtype=torch.float32)
+    loss_fn = losses.create(loss, seed=seed + 1, **(loss_cfg or {}))
+    opt = OPTIMIZERS[optimizer](net.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if scheduler == "cosine" else None
+    shuffle = torch.Generator().manual_seed(seed)
+
+    result = TrainResult(scaler)
+    best_score, best_state, since_best = -np.inf, None, 0
+    t0 = time.perf_counter()
+    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, leave=False, unit="epoch")
+    for epoch in bar:
+        net.train()
+        order = torch.randperm(n, generator=shuffle)
+        total, seen = 0.0, 0
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            batch = {k: v[idx].to(dev, non_blocking=True) for k, v in inputs.items()}
+            target = y_t[idx].to(dev)
+            opt.zero_grad(set_to_none=True)
+            value = loss_fn(net(**batch), target)
+            value.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+            opt.step()
+            total += float(value.detach()) * idx.numel()
+            seen += idx.numel()
+        record = {"epoch": epoch, "train_loss": total / seen, "lr": opt.param_groups[0]["lr"]}
+        if sched is not None:
+            sched.step()
+        if val_inputs is not None:
+            tau = kendall_tau(val_y, predict_network(net, val_inputs, device=dev))
+            record["val_kendall_tau"] = float(tau) if np.isfinite(tau) else None  # JSON has no NaN
+            score = tau if np.isfinite(tau) else -np.inf
+            if best_state is None or score > best_score:
+                best_score, since_best = score, 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                result.best_epoch = epoch
+                result.best_val_kendall_tau = record["val_kendall_tau"]
+            else:
+                since_best += 1
+        record["seconds"] = time.perf_counter() - t0
+        result.history.append(record)
+        bar.set_postfix({k: f"{v:.4f}" for k, v in record.items()
+                        if k in ("train_loss", "val_kendall_tau") and v is not None})
+        if patience is not None and since_best >= patience:
+            result.stopped_early = epoch < epochs
+            break
+    bar.close()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    return result

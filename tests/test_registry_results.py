@@ -1,0 +1,46 @@
+"""The shared name registry and the results-record writer."""
+import json
+
+import pytest
+
+from archrep.errors import UnknownNameError
+from archrep.registry import Registry
+from archrep.results import make_record, mean_std, write_records
+
+
+def test_registry_lookup_pattern_and_unknown_name():
+    reg = Registry("widget")
+
+    @reg.register("gin")
+    def gin():
+        return "gin"
+
+    reg.add("gatedgcn", lambda: "gatedgcn")
+    assert reg.get("gin")() == "gin"
+    assert reg.names("*gcn") == ["gatedgcn"]
+    assert "gin" in reg and len(reg) == 2
+    with pytest.raises(UnknownNameError) as exc:
+        reg.get("gni")
+    msg = str(exc.value)
+    assert "unknown widget 'gni'" in msg and "Did you mean 'gin'" in msg and "gatedgcn, gin" in msg
+    with pytest.raises(ValueError):
+        reg.add("gin", lambda: None)
+
+
+def test_mean_std_and_record_fields():
+    assert mean_std([1.0, 3.0], "kendall_tau") == {"kendall_tau_mean": 2.0, "kendall_tau_std": 1.0}
+    rec = make_record("accuracy_prediction", dataset="nb201", method="gin")
+    for key in ("task", "archrep_version", "git_commit", "machine"):
+        assert rec[key]
+
+
+def test_write_records_merges_cells_atomically(tmp_path):
+    path = tmp_path / "r.json"
+    a = {"task": "t", "dataset": "d", "method": "gin", "train_size": 10, "kendall_tau_mean": 0.1}
+    b = {**a, "method": "mlp"}
+    write_records(path, [a, b])
+    write_records(path, [{**a, "kendall_tau_mean": 0.5}])
+    recs = json.loads(path.read_text())
+    assert len(recs) == 2
+    assert {r["method"]: r["kendall_tau_mean"] for r in recs} == {"gin": 0.5, "mlp": 0.1}
+    assert not list(tmp_path.glob(".*tmp"))
