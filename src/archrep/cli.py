@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from archrep.errors import ArchrepError
 
 DEMO_METHODS = ("params", "flops", "mlp", "gin")
@@ -118,12 +116,14 @@ def cmd_data_info(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from archrep import data, experiment
+    from archrep import data, experiment, models
 
     ds = data.load(args.data, data_dir=args.data_dir)
     target = args.target or ds.default_target
     cfg = _parse_sets(args.set)
     if args.epochs is not None:
+        if "epochs" not in models.hyperparameters(args.model):
+            raise ArchrepError(f"--epochs: model {args.model!r} is not trained by epochs; drop --epochs")
         cfg["epochs"] = args.epochs
     out = Path(args.out) if args.out else None
     exp = experiment.run(ds, target, args.model, train_size=args.train_size, protocol=args.protocol,

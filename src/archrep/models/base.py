@@ -78,6 +78,8 @@ class Predictor:
     defaults: ClassVar[dict] = {}
     #: hyper-parameter -> its allowed values, checked at construction
     choices: ClassVar[dict] = {}
+    #: hyper-parameters that also accept None (besides values of their default's type)
+    nullable: ClassVar[tuple] = ()
 
     def __init__(self, seed: int = 0, progress: bool = True, device: str = "cpu", **hparams):
         unknown = sorted(set(hparams) - set(self.defaults))
@@ -90,11 +92,13 @@ class Predictor:
                 f"Valid hyper-parameters: {', '.join(valid)}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ArchrepError(f"model {self.name!r}: seed must be an integer, got {seed!r}")
-        cfg = {k: _check_value(self.name, k, hparams.get(k, v), v) for k, v in self.defaults.items()}
+        cfg = {k: None if (k in self.nullable and hparams.get(k, v) is None)
+               else _check_value(self.name, k, hparams.get(k, v), v) for k, v in self.defaults.items()}
         for key, allowed in self.choices.items():
             if cfg[key] not in allowed:
                 raise ArchrepError(f"model {self.name!r}: {key}={cfg[key]!r} is not one of {', '.join(map(str, allowed))}")
         self.config: dict = {**cfg, "seed": int(seed)}
+        self._check_config()
         self.progress = bool(progress)
         self.device = str(device)
         self.target: str | None = None
@@ -117,8 +121,12 @@ class Predictor:
     # ------------------------------------------------------------------ contract
     def fit(self, train: ArchDataset, target: str, val: ArchDataset | None = None) -> "Predictor":
         """Learn ``target`` from ``train`` (rows without a value are ignored); ``val`` selects the
-        best epoch (torch predictors). Returns self."""
+        best epoch (torch predictors; a validation set without labelled rows counts as none).
+        Returns self."""
         train = self._labelled(train, target, "training")
+        if len(train) < 2:
+            raise ArchrepError(f"model {self.name!r}: {len(train)} training architectures have a value for "
+                               f"{target!r}; at least 2 are needed")
         if val is not None:
             val = self._labelled(val, target, "validation")
             if len(val) == 0:
@@ -140,6 +148,9 @@ class Predictor:
         if out.shape != (len(ds),):
             raise ArchrepError(f"model {self.name!r} returned {out.shape} predictions for {len(ds)} architectures")
         return out
+
+    def _check_config(self) -> None:
+        """Model-specific checks of ``self.config`` beyond types and choices (none by default)."""
 
     def _fit(self, train: ArchDataset, target: str, val: ArchDataset | None) -> None:
         raise NotImplementedError
@@ -248,6 +259,11 @@ def load(path: str | Path, *, progress: bool = False, device: str = "cpu") -> Pr
 class TorchPredictor(Predictor):
     """A predictor whose network is trained by :func:`archrep.train.fit.train_network`.
 
+    The default loss is the pairwise ranking hinge (FGP), which ranks best (NB201, 781 archs:
+    GIN Kendall tau 0.86 with it vs 0.78 with MSE); its predictions are ranking scores mapped
+    back through the target's mean/std, so their order is meaningful but not their values. Use
+    ``loss="mse"`` (or ``"both"``) when the values matter (latency, MAPE, Acc@10%).
+
     Subclasses implement ``build_network()`` (from ``self.config`` and ``self.data_info``) and
     ``encode(ops, adj)`` -> dict of float tensors, first dimension = architectures, computed
     for a whole dataset at once; the network is called as ``net(**batch)`` and returns (B,) scores.
@@ -255,15 +271,32 @@ class TorchPredictor(Predictor):
 
     defaults: ClassVar[dict] = {
         "epochs": 100, "batch_size": 32, "lr": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw",
-        "scheduler": "cosine", "loss": "mse", "margin": 0.5, "pair_ratio": 32.0, "mse_weight": 1.0,
+        "scheduler": "cosine", "loss": "hinge", "margin": 0.5, "pair_ratio": 32.0, "mse_weight": 1.0,
         "hinge_weight": 1.0, "patience": 30, "grad_clip": None, "standardize": True,
     }
     choices: ClassVar[dict] = {"optimizer": tuple(trainer.OPTIMIZERS), "scheduler": trainer.SCHEDULERS,
                                "loss": tuple(LOSSES.names())}
+    nullable: ClassVar[tuple] = ("patience", "grad_clip")
 
     def __init__(self, seed: int = 0, progress: bool = True, device: str = "cpu", **hparams):
         super().__init__(seed, progress, device, **hparams)
         self.net: torch.nn.Module | None = None
+
+    def _check_config(self) -> None:
+        c = self.config
+        positive = {"epochs": c["epochs"], "batch_size": c["batch_size"], "lr": c["lr"], "pair_ratio": c["pair_ratio"]}
+        if c["patience"] is not None:
+            positive["patience"] = c["patience"]
+        if c["grad_clip"] is not None:
+            positive["grad_clip"] = c["grad_clip"]
+        if not isinstance(c["grad_clip"], (int, float, type(None))) or isinstance(c["grad_clip"], bool):
+            raise ArchrepError(f"model {self.name!r}: grad_clip must be a positive number or None, got {c['grad_clip']!r}")
+        for key, value in positive.items():
+            if not value > 0:
+                raise ArchrepError(f"model {self.name!r}: {key} must be > 0, got {value!r}")
+        for key in ("weight_decay", "margin", "mse_weight", "hinge_weight"):
+            if not c[key] >= 0:
+                raise ArchrepError(f"model {self.name!r}: {key} must be >= 0, got {c[key]!r}")
 
     def build_network(self) -> torch.nn.Module:
         raise NotImplementedError

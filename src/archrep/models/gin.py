@@ -55,14 +55,18 @@ class GINPredictor(TorchPredictor):
     forward / backward), ``readout`` (sum / mean over real nodes), ``train_eps`` (learn eps per
     layer, else eps = 0), ``dropout``, plus the trainer's (``TorchPredictor.defaults``)."""
 
-    defaults: ClassVar[dict] = {**TorchPredictor.defaults, "hidden": 64, "layers": 3, "direction": "undirected",
+    defaults: ClassVar[dict] = {**TorchPredictor.defaults, "epochs": 200, "hidden": 64, "layers": 3, "direction": "undirected",
                                 "readout": "sum", "train_eps": True, "dropout": 0.0}
     choices: ClassVar[dict] = {**TorchPredictor.choices, "direction": DIRECTIONS, "readout": READOUTS}
 
-    def build_network(self) -> nn.Module:
+    def _check_config(self) -> None:
+        super()._check_config()
         c = self.config
         if c["hidden"] < 1 or c["layers"] < 1:
             raise ArchrepError(f"model 'gin': hidden and layers must be >= 1, got {c['hidden']} and {c['layers']}")
+
+    def build_network(self) -> nn.Module:
+        c = self.config
         return DenseGIN(len(self.data_info["op_vocab"]), c["hidden"], c["layers"], c["readout"],
                         c["train_eps"], c["dropout"])
 

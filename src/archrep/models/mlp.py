@@ -41,14 +41,17 @@ class MLPPredictor(TorchPredictor):
     """MLP on [upper-triangular adjacency, one-hot ops], both flattened. Hyper-parameters:
     ``hidden`` (list of layer widths), ``dropout``, plus the trainer's (``TorchPredictor.defaults``)."""
 
-    defaults: ClassVar[dict] = {**TorchPredictor.defaults, "hidden": [128, 128], "dropout": 0.0}
+    defaults: ClassVar[dict] = {**TorchPredictor.defaults, "hidden": [256, 256], "dropout": 0.0}
+
+    def _check_config(self) -> None:
+        super()._check_config()
+        hidden = self.config["hidden"]
+        if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
+            raise ArchrepError(f"model 'mlp': hidden must be a list of positive layer widths, got {hidden!r}")
 
     def build_network(self) -> nn.Module:
-        hidden = self.config["hidden"]
-        if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
-            raise ArchrepError(f"model 'mlp': hidden must be a list of positive layer widths, got {hidden!r}")
         m, v = self.data_info["max_nodes"], len(self.data_info["op_vocab"])
-        return MLPNet(m * (m - 1) // 2 + m * v, hidden, self.config["dropout"])
+        return MLPNet(m * (m - 1) // 2 + m * v, self.config["hidden"], self.config["dropout"])
 
     def encode(self, ops: np.ndarray, adj: np.ndarray) -> dict[str, torch.Tensor]:
         m = self.data_info["max_nodes"]

@@ -24,7 +24,7 @@ from archrep.train.metrics import kendall_tau
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 SCHEDULERS = ("none", "cosine")
 #: rows per forward pass at inference: large batches are what makes prediction fast
-PREDICT_BATCH_SIZE = 8192
+PREDICT_BATCH_SIZE = 1024
 
 
 def seed_everything(seed: int) -> None:

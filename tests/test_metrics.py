@@ -1,0 +1,104 @@
+"""Metrics against values computed by hand on small vectors."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from archrep.errors import ArchrepError, UnknownNameError
+from archrep.train import metrics as M
+
+
+def test_kendall_tau_hand_cases():
+    # 6 pairs, only (1, 2) discordant: (5 - 1) / 6
+    assert M.kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(4 / 6)
+    assert M.kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert M.kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+
+
+def test_kendall_tau_b_with_ties():
+    # y has one tied pair (1, 2): C = 5, D = 0, T_y = 1, T_p = 0 -> 5 / sqrt(6 * 5)
+    assert M.kendall_tau([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(5 / math.sqrt(30))
+    # ties on both sides in the same pair count nowhere: C = 5, D = 0 -> 5 / sqrt(5 * 5)
+    assert M.kendall_tau([1, 2, 2, 3], [1, 2, 2, 3]) == pytest.approx(1.0)
+
+
+def test_spearman_hand_case_and_ties():
+    # rank differences 0, 1, 1, 0: 1 - 6 * 2 / (4 * 15)
+    assert M.spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+    assert M.spearman([1, 2, 3, 4], [8, 6, 4, 2]) == pytest.approx(-1.0)
+    # average ranks [1, 2.5, 2.5, 4] vs [1, 2, 3, 4]: Pearson of the ranks
+    expected = np.corrcoef([1, 2.5, 2.5, 4], [1, 2, 3, 4])[0, 1]
+    assert M.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(expected)
+
+
+def test_constant_input_gives_nan_correlation():
+    with warnings.catch_warnings():  # scipy may warn about the constant input
+        warnings.simplefilter("ignore")
+        assert math.isnan(M.kendall_tau([1, 2, 3], [5, 5, 5]))
+        assert math.isnan(M.spearman([5, 5, 5], [1, 2, 3]))
+
+
+def test_mape_is_a_fraction():
+    assert M.mape([100, 200], [110, 180]) == pytest.approx(0.1)
+    assert M.mape([-100], [-150]) == pytest.approx(0.5)
+    with pytest.raises(ArchrepError, match="zero"):
+        M.mape([0, 1], [1, 1])
+
+
+def test_acc10_inclusive_threshold():
+    # relative errors 0.1, 0.25, 0 -> 2 of 3 within 10 %
+    assert M.acc10([100, 200, 50], [110, 250, 50]) == pytest.approx(2 / 3)
+    assert M.acc_at(0.3)([100, 200, 50], [110, 250, 50]) == pytest.approx(1.0)
+    with pytest.raises(ArchrepError):
+        M.acc_at(0)
+
+
+def test_precision_at_k():
+    y = [5, 4, 3, 2, 1]
+    p = [5, 3, 4, 1, 2]
+    assert M.precision_at_k(y, p, 1) == 1.0
+    assert M.precision_at_k(y, p, 2) == 0.5  # top-2 true {0, 1}, predicted {0, 2}
+    assert M.precision_at_k(y, p, 3) == 1.0
+    assert M.precision_at_k(y, [1, 2, 3, 4, 5], 2) == 0.0
+    with pytest.raises(ArchrepError):
+        M.precision_at_k(y, p, 6)
+    with pytest.raises(ArchrepError):
+        M.precision_at_k(y, p, 0)
+
+
+def test_precision_at_pct_uses_floor_with_minimum_one():
+    y = np.arange(250, dtype=float)
+    p = y.copy()
+    p[248] = -1  # the second-best architecture is predicted worst
+    assert M.precision_at_pct(y, p, 1) == 0.5  # K = floor(2.5) = 2: {249} of {249, 248}
+    assert M.METRICS["precision_at_1pct"](y, p) == 0.5
+    assert M.precision_at_pct(y[:50], p[:50], 1) == 1.0  # K = max(1, floor(0.5)) = 1
+    # K = floor(10 % of 250) = 25: 24 of the true top 25 are in the predicted top 25
+    assert M.METRICS["precision_at_10pct"](y, p) == pytest.approx(24 / 25)
+    with pytest.raises(ArchrepError):
+        M.precision_at_pct(y, p, 0)
+
+
+def test_nan_labels_dropped_nan_predictions_rejected():
+    y = [1.0, np.nan, 3.0, 4.0]
+    assert M.kendall_tau(y, [1.0, 100.0, 2.0, 3.0]) == pytest.approx(1.0)
+    assert M.mape([100.0, np.nan], [110.0, 5.0]) == pytest.approx(0.1)
+    with pytest.raises(ArchrepError, match="NaN"):
+        M.kendall_tau([1, 2, 3], [1, np.nan, 3])
+    with pytest.raises(ArchrepError, match="values"):
+        M.spearman([1, 2, 3], [1, 2])
+    with pytest.raises(ArchrepError, match="at least 2"):
+        M.kendall_tau([1.0, np.nan], [1.0, 2.0])
+
+
+def test_registry_names_and_evaluate():
+    assert list(M.METRICS) == ["kendall_tau", "spearman", "mape", "acc10", "precision_at_1pct",
+                               "precision_at_5pct", "precision_at_10pct"]
+    out = M.evaluate([1, 2, 3, 4], [4, 3, 2, 1], ["kendall_tau", "spearman", "mape"])
+    assert out["kendall_tau"] == pytest.approx(-1.0)
+    assert out["spearman"] == pytest.approx(-1.0)
+    assert out["mape"] == pytest.approx(np.mean([3, 0.5, 1 / 3, 0.75]))
+    assert M.evaluate([1, 2, 3], [1, 2, 3], "kendall_tau") == {"kendall_tau": pytest.approx(1.0)}
+    with pytest.raises(UnknownNameError, match="kendall_tau"):
+        M.evaluate([1, 2], [1, 2], ["kendal_tau"])
