@@ -53,7 +53,7 @@ def string_to_arch(text: str) -> Arch:
     if len(nodes) != 3:
         raise ArchrepError(
             f"malformed NB201 arch string {text!r}: expected 3 '+'-separated node groups like "
-            "'|op~0|+|op~0|op~1|+|op~0|op~1|op~2|', found {len(nodes)}")
+            f"'|op~0|+|op~0|op~1|+|op~0|op~1|op~2|', found {len(nodes)}")
     ops: list[str] = []
     for j, group in enumerate(nodes, start=1):
         if not (group.startswith("|") and group.endswith("|")):
