@@ -21,5 +21,9 @@ class DataError(ArchrepError):
     """A data file is missing, malformed, or refused (e.g. an unsafe pickle)."""
 
 
+class ModelImportError(ArchrepError, ValueError):
+    """A real model (ONNX file, torch module) cannot be read: malformed, or uses an unsupported op."""
+
+
 class MissingDependencyError(ArchrepError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""

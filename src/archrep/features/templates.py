@@ -99,6 +99,7 @@ KIND_WORDS: dict[str, str] = {
     "linear": "Linear",
     "norm": "Norm",
     "activation": "Act",
+    "data": "Data",
 }
 
 #: (node attribute, word before its value) in template order, after the kernel
