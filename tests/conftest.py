@@ -1,6 +1,8 @@
 """Shared test fixtures.
 
 Tests never touch the user's cache: ARCHREP_HOME points at a per-session temporary folder.
+Torch runs on one thread: the test models are tiny, and on a busy 2-core machine two threads
+make training steps up to a hundred times slower.
 Tests that need the raw benchmark folder use the ``shared_data_dir`` fixture; it reads
 ``ARCHREP_DATA_DIR`` (CI points it at ../shared/data) and skips when the folder is absent.
 """
@@ -10,6 +12,16 @@ import os
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="session", autouse=True)

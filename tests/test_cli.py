@@ -107,3 +107,8 @@ def test_train_errors_name_the_fix(capsys):
     assert code == 2 and "baseline_accuracy" in err
     code, _, err = run(capsys, "train", "--data", "nb201", "--model", "gin", "--train-size", "10", "--seeds", "x")
     assert code == 2 and "--seeds" in err
+
+
+def test_unknown_variant_lists_the_valid_ones(capsys):
+    code, _, err = run(capsys, "train", "--data", "nb201", "--model", "gin", "--train-size", "10", "--variant", "nope")
+    assert code == 2 and "nope" in err and "default" in err

@@ -8,7 +8,7 @@ import torch
 
 from archrep import models, spaces
 from archrep.data.dataset import ArchDataset
-from archrep.errors import ArchrepError, DataError, UnknownNameError
+from archrep.errors import ArchrepError, DataError, MissingDependencyError, UnknownNameError
 
 # synthetic, learnable: conv3x3 and conv1x1 help, 'none' hurts
 WEIGHTS = {"nor_conv_3x3": 2.0, "nor_conv_1x1": 1.0, "avg_pool_3x3": 0.3, "skip_connect": 0.1, "none": -1.5}
@@ -50,7 +50,10 @@ def test_predictor_conformance(name, style, data, tmp_path):
         assert ds.num_nodes.min() < ds.max_nodes  # padding is exercised
     train, val, test = ds.subset(np.arange(50)), ds.subset(np.arange(50, 60)), ds.subset(np.arange(60, 80))
     model = quick(name)
-    assert model.fit(train, "y", val) is model
+    try:
+        assert model.fit(train, "y", val) is model
+    except MissingDependencyError as exc:  # e.g. ledg without the 'lm' extra
+        pytest.skip(str(exc))
     pred = model.predict(test)
     assert pred.dtype == np.float64 and pred.shape == (len(test),) and np.isfinite(pred).all()
     assert model.target == "y"

@@ -5,7 +5,7 @@ import pytest
 
 from archrep.errors import UnknownNameError
 from archrep.registry import Registry
-from archrep.results import make_record, mean_std, write_records
+from archrep.results import make_record, mean_std, read_records, write_records
 
 
 def test_registry_lookup_pattern_and_unknown_name():
@@ -44,3 +44,23 @@ def test_write_records_merges_cells_atomically(tmp_path):
     assert len(recs) == 2
     assert {r["method"]: r["kendall_tau_mean"] for r in recs} == {"gin": 0.5, "mlp": 0.1}
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_concurrent_writers_keep_every_record(tmp_path):
+    """Several processes merging into one results file at once lose nothing (the file is locked)."""
+    import multiprocessing
+
+    path = tmp_path / "r.json"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(str(path), w)) for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    recs = read_records(path)
+    assert sorted((r["method"], r["train_size"]) for r in recs) == sorted((f"m{w}", i) for w in range(3) for i in range(15))
+
+
+def _write_many(path: str, worker: int) -> None:
+    for i in range(15):
+        write_records(path, [{"task": "t", "method": f"m{worker}", "train_size": i}])

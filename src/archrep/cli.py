@@ -5,6 +5,7 @@
     archrep train --data nb201 --model gin --train-size 781 --seeds 3 --out DIR
     archrep eval --checkpoint DIR/seed_0 --data nb201
     archrep predict --checkpoint DIR/seed_0 '|nor_conv_3x3~0|+|...'  graph.json
+    archrep tokenize --data nb201 --out nb201_tokens.npz   TART's LAP tokens of every architecture
 
 Every command that computes numbers prints a table and writes JSON; errors on bad input are one
 line naming the input and the fix (exit status 2).
@@ -74,7 +75,8 @@ def _write_json(path: Path, obj) -> None:
 
 def _run_table(experiments, out: Path | None, title: str) -> list[dict]:
     records = [e.record() for e in experiments]
-    rows = [{"method": r["method"], "target": r["target"], "train_size": r["train_size"],
+    rows = [{"method": r["method"] + ("" if r["variant"] == "default" else f" ({r['variant']})"),
+             "target": r["target"], "train_size": r["train_size"],
              "seeds": len(r["seeds"]), "kendall_tau": _pm(r, "kendall_tau"),
              "spearman": _pm(r, "spearman"), "archs/s": f"{r['archs_per_second']:,.0f}",
              "fit s": f"{r['seconds']:.1f}"} for r in records]
@@ -127,7 +129,7 @@ def cmd_train(args) -> int:
         cfg["epochs"] = args.epochs
     out = Path(args.out) if args.out else None
     exp = experiment.run(ds, target, args.model, train_size=args.train_size, protocol=args.protocol,
-                         seeds=_parse_seeds(args.seeds), model_cfg=cfg, out_dir=out,
+                         seeds=_parse_seeds(args.seeds), model_cfg=cfg, variant=args.variant, out_dir=out,
                          progress=not args.no_progress)
     _run_table([exp], out, f"{args.model} on {args.data} / {target} ({args.protocol}, test on "
                            f"{'all' if args.protocol == 'space-fraction' else 'held-out'} archs)")
@@ -148,6 +150,47 @@ def cmd_demo(args) -> int:
                                    seeds=seeds, progress=not args.no_progress))
     _run_table(exps, Path(args.out), f"NB201 {target}: {args.train_size} training architectures, "
                                      f"Kendall tau / Spearman on all {len(ds):,} cells (space-fraction protocol)")
+    return 0
+
+
+def cmd_tokenize(args) -> int:
+    import io
+
+    import numpy as np
+
+    from archrep import data
+    from archrep.data.cache import atomic_write_bytes
+    from archrep.features.lap import tart_token_columns, tart_tokens
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise ArchrepError(f"--out {args.out!r} is a folder; give a file path such as {out / 'tokens.npz'}")
+    if out.suffix != ".npz":
+        raise ArchrepError(f"--out {args.out!r}: the tokens are written as NumPy .npz; give a file name ending in .npz")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise ArchrepError(f"--out {args.out!r}: {str(out.parent)!r} is a file, not a folder; choose another path")
+    if args.dp < 1:
+        raise ArchrepError(f"--dp {args.dp}: give a positive number of eigenvector entries per node (TART uses 3)")
+    ds = data.load(args.data, data_dir=args.data_dir)
+    tokens, mask = tart_tokens(ds.ops, ds.adj, args.dp, args.op_features, len(ds.op_vocab), args.layout)
+    layout = {"format": "archrep.tart_tokens", "format_version": 1, "dataset": ds.name, "space": ds.space,
+              "dp": args.dp, "op_features": args.op_features, "layout": args.layout, "op_vocab": list(ds.op_vocab),
+              "columns": tart_token_columns(args.dp, args.op_features, ds.op_vocab, args.layout),
+              "order": "per architecture: its node tokens in topological order, then one token per edge u->v "
+                       "in (u, v) row-major order, then padding (token_mask False, all zeros)",
+              "op_index": "(op index in op_vocab + 1) / len(op_vocab)",
+              "endpoint_index": "topological index / (number of real nodes - 1)",
+              "eigenvectors": "normalised Laplacian of the symmetrised DAG, ascending eigenvalue, signs as eigh "
+                              "returns them (no random flip)"}
+    buf = io.BytesIO()
+    np.savez(buf, tokens=tokens.numpy(), token_mask=mask.numpy(),
+             keys=np.array(ds.keys, dtype=str), layout=np.array(json.dumps(layout)))
+    try:
+        atomic_write_bytes(out, buf.getvalue())
+    except OSError as exc:
+        raise ArchrepError(f"--out {args.out!r} cannot be written ({exc.strerror or exc}); choose a writable path") from None
+    print(f"wrote {out}: {tokens.shape[0]:,} architectures x {tokens.shape[1]} tokens x {tokens.shape[2]} "
+          f"columns ({', '.join(layout['columns'])})")
     return 0
 
 
@@ -266,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "test on the whole space; pool: FlowerFormer protocol (pool, 40 validation, rest test)")
     t.add_argument("--seeds", default="1", help="a count (3 = seeds 0,1,2) or a list 0,5,7")
     t.add_argument("--epochs", type=int, help="training epochs (torch predictors)")
+    t.add_argument("--variant", default="default",
+                   help="a named ablation of the model (default: the paper's setting); an unknown name lists them")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="model hyper-parameter, repeatable")
     t.add_argument("--out", help="folder for seed_<k>/ checkpoints and results.json")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -280,6 +325,26 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="write the scores to this JSON file")
     data_dir_arg(e)
     e.set_defaults(func=cmd_eval)
+
+    tk = sub.add_parser(
+        "tokenize", help="write TART's Laplacian-eigenvector (LAP) tokens of every architecture to an .npz",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Tokenise every architecture of a dataset as TART does: one token per node [x_v, P_v, P_v] "
+                    "and one per edge u->v [0, P_u, P_v], P = the first DP Laplacian eigenvector entries, plus the "
+                    "layout's extra columns.",
+        epilog="The .npz holds tokens (N, T, D) float32, token_mask (N, T) bool, keys (N,) architecture keys and "
+               "layout, a JSON string naming every column.\nRead it with: z = numpy.load(FILE); "
+               "json.loads(str(z['layout']))")
+    tk.add_argument("--data", required=True, help="dataset name (archrep data list)")
+    tk.add_argument("--out", required=True, metavar="FILE", help="output file, ending in .npz (written atomically)")
+    tk.add_argument("--dp", type=int, default=3, help="eigenvector entries per node (default 3, as TART)")
+    tk.add_argument("--op-features", default="index", choices=["index", "onehot"],
+                    help="index: one column (op index + 1) / num_ops, TART's df = 1 (default); onehot: one column per op")
+    tk.add_argument("--layout", default="type_onehot+endpoints", choices=["type_onehot+endpoints", "type_onehot", "none"],
+                    help="extra columns: node/edge one-hot and endpoint indices (default, TART's '+4'), "
+                         "the one-hot only, or none")
+    data_dir_arg(tk)
+    tk.set_defaults(func=cmd_tokenize)
 
     pr = sub.add_parser("predict", help="predict architectures given as arch strings or JSON graphs")
     pr.add_argument("--checkpoint", required=True)

@@ -8,6 +8,7 @@ traced to the code and the hardware that produced it.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -85,11 +86,32 @@ def read_records(path: str | os.PathLike) -> list[dict]:
     return json.loads(p.read_text())
 
 
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on ``path``'s sibling ``.lock`` file (POSIX; elsewhere no lock), so
+    benchmark processes writing one results file at once do not drop each other's records."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one writer at a time is the user's job
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def write_records(path: str | os.PathLike, records: Iterable[dict], merge: bool = True) -> list[dict]:
-    """Write records atomically; with ``merge`` the file's other cells are kept and equal cells replaced."""
+    """Write records atomically; with ``merge`` the file's other cells are kept and equal cells
+    replaced (read, merge and write under a lock, so concurrent writers are safe)."""
     new = list(records)
-    old = read_records(path) if merge else []
-    keys = {_cell(r) for r in new}
-    out = [r for r in old if _cell(r) not in keys] + new
-    atomic_write_bytes(Path(path), (json.dumps(out, indent=1) + "\n").encode())
+    path = Path(path)
+    with _locked(path):
+        old = read_records(path) if merge else []
+        keys = {_cell(r) for r in new}
+        out = [r for r in old if _cell(r) not in keys] + new
+        atomic_write_bytes(path, (json.dumps(out, indent=1) + "\n").encode())
     return out

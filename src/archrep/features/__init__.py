@@ -4,4 +4,5 @@
 * :mod:`archrep.features.lap`: TART's Laplacian-eigenvector tokens, batched eigen-decomposition.
 * :mod:`archrep.features.templates`: LeDG-Former's language templates for ops and platforms.
 * :mod:`archrep.features.language`: embeds templates with a pretrained language model, cached per text.
+* :mod:`archrep.features.flow`: FGP's flow surrogates (pre-training targets), cached per dataset.
 """

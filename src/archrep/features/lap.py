@@ -172,6 +172,25 @@ def tart_token_dim(dp: int = 3, op_features: str = "index", num_ops: int | None 
     return _op_width(op_features, num_ops) + 2 * _positive_int(dp, "dp") + _layout_width(layout)
 
 
+def tart_token_columns(dp: int = 3, op_features: str = "index", op_vocab=None,
+                       layout: str = "type_onehot+endpoints") -> list[str]:
+    """Names of the :func:`tart_tokens` columns, in order, for files that store tokens.
+
+    ``op_vocab`` (the op names) is needed for ``op_features="onehot"``. ``eig_a_k`` is P_v[k] for
+    a node token and P_u[k] for an edge token u -> v, ``eig_b_k`` is P_v[k] for both.
+    """
+    if op_features == "onehot":
+        if op_vocab is None:
+            raise ArchrepError("op_features='onehot' needs op_vocab to name its columns")
+        ops = [f"op={name}" for name in op_vocab]
+    else:
+        _op_width(op_features, None)
+        ops = ["op_index"]
+    dp = _positive_int(dp, "dp")
+    extra = ["is_node", "is_edge", "index_u", "index_v"][:_layout_width(layout)]
+    return [*ops, *(f"eig_a_{k}" for k in range(dp)), *(f"eig_b_{k}" for k in range(dp)), *extra]
+
+
 def _layout_width(layout: str) -> int:
     if layout not in LAYOUTS:
         raise UnknownNameError(f"unknown LAP token layout {layout!r}. Valid layouts: {', '.join(LAYOUTS)}")
@@ -285,4 +304,4 @@ def tart_tokens(ops: ArrayLike, adj: ArrayLike, dp: int = 3, op_features: str = 
 
 
 __all__ = ["PAD_EIGENVALUE", "LAYOUTS", "OP_FEATURES", "laplacian_eigvecs", "random_sign_flip",
-           "tart_token_dim", "tart_tokens"]
+           "tart_token_columns", "tart_token_dim", "tart_tokens"]

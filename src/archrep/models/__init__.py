@@ -2,12 +2,15 @@
 
 Every predictor follows :class:`archrep.models.base.Predictor` (``fit`` / ``predict`` / ``save``)
 and is read back with :func:`load`. Built in: ``params`` and ``flops`` (rank by a dataset
-column), ``mlp`` (adjacency + one-hot ops -> MLP) and ``gin`` (dense batched GIN).
+column), ``mlp`` (adjacency + one-hot ops -> MLP), ``gin`` (dense batched GIN), ``tart`` (LAP
+tokens + Transformer encoder) and its pure-Transformer baseline ``transformer``, and ``ledg``
+(LeDG-Former: language-embedded op tokens + Dynamic Graph Self-Attention + a platform token).
 """
 from __future__ import annotations
 
 from typing import Callable
 
+from archrep.errors import UnknownNameError
 from archrep.models.base import Predictor, TorchPredictor, load
 from archrep.registry import Registry
 
@@ -43,8 +46,22 @@ def hyperparameters(name: str) -> dict:
     return {**MODELS.get(name).defaults, "seed": 0}
 
 
+def variants(name: str) -> dict[str, dict]:
+    """Predictor ``name``'s named configurations: ``"default"`` (the paper's setting, no
+    overrides) and each ablation with the hyper-parameters it changes."""
+    return {"default": {}, **MODELS.get(name).variants}
+
+
+def variant_config(name: str, variant: str) -> dict:
+    """The hyper-parameter overrides of ``variant`` of predictor ``name``; unknown variants list the valid ones."""
+    known = variants(name)
+    if variant not in known:
+        raise UnknownNameError(f"model {name!r} has no variant {variant!r}; valid variants: {', '.join(known)}")
+    return dict(known[variant])
+
+
 # built-in predictors register themselves on import
-from archrep.models import baselines, gin, mlp  # noqa: E402,F401
+from archrep.models import baselines, gin, ledg, mlp, tart  # noqa: E402,F401
 
 __all__ = ["MODELS", "Predictor", "TorchPredictor", "register_model", "create", "list_models",
-           "hyperparameters", "load"]
+           "hyperparameters", "variants", "variant_config", "load"]

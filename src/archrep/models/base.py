@@ -80,6 +80,8 @@ class Predictor:
     choices: ClassVar[dict] = {}
     #: hyper-parameters that also accept None (besides values of their default's type)
     nullable: ClassVar[tuple] = ()
+    #: named ablations: variant name -> the hyper-parameters that differ from the faithful default
+    variants: ClassVar[dict] = {}
 
     def __init__(self, seed: int = 0, progress: bool = True, device: str = "cpu", **hparams):
         unknown = sorted(set(hparams) - set(self.defaults))
