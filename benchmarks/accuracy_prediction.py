@@ -116,6 +116,8 @@ def main(argv=None) -> int:
     ap.add_argument("--methods", default=",".join(models.list_models()), help="comma-separated predictors")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated parts of {', '.join(PARTS)}")
     ap.add_argument("--targets", help="comma-separated NB201 targets to run (default: all of each part)")
+    ap.add_argument("--variants", help="comma-separated variant names to run (default: all the parts call for)")
+    ap.add_argument("--sizes", help="comma-separated NB201 training sizes to run (default: all)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     ap.add_argument("--quick", action="store_true", help="one seed, 781 archs: a smoke run")
     ap.add_argument("--resume", action="store_true", help="skip cells the results file already has for these seeds")
@@ -142,8 +144,16 @@ def main(argv=None) -> int:
         print(f"nb201 load: cold {recs[0]['cold_seconds']:.2f} s, warm {recs[0]['warm_seconds_mean']:.3f} s")
 
     targets = [t.strip() for t in args.targets.split(",")] if args.targets else None
+    variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
+    sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else None
     for ds, target, n, method, variant in plan(parts, methods, args.data_dir, args.quick, targets):
+        if (variants is not None and variant not in variants) or (sizes is not None and ds.name == "nb201" and n not in sizes):
+            continue
         if args.resume and _done(target_file, ds.name, target, n, method, variant, seeds):
+            continue
+        why = models.MODELS.get(method).unsupported(ds)
+        if why:
+            print(f"skip {method} on {ds.name}: {why}")
             continue
         t0 = time.perf_counter()
         exp = experiment.run(ds, target, method, train_size=n, seeds=seeds, variant=variant, progress=False,

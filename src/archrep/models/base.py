@@ -151,6 +151,12 @@ class Predictor:
             raise ArchrepError(f"model {self.name!r} returned {out.shape} predictions for {len(ds)} architectures")
         return out
 
+    @classmethod
+    def unsupported(cls, ds: ArchDataset) -> str | None:
+        """Why this predictor cannot be used on ``ds`` at all (e.g. a column it needs is absent),
+        or None; lets benchmarks skip such cells instead of failing."""
+        return None
+
     def _check_config(self) -> None:
         """Model-specific checks of ``self.config`` beyond types and choices (none by default)."""
 

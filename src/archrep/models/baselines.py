@@ -22,12 +22,18 @@ class ColumnBaseline(Predictor):
     column: ClassVar[str] = ""
     defaults: ClassVar[dict] = {}
 
+    @classmethod
+    def unsupported(cls, ds: ArchDataset) -> str | None:
+        if cls.column not in ds.targets:
+            return (f"the {cls.name!r} baseline needs a {cls.column!r} column, but dataset {ds.name!r} has none "
+                    f"(its columns: {', '.join(ds.target_names) or 'none'}); use a dataset that provides "
+                    f"{cls.column!r} or another predictor")
+        return None
+
     def _values(self, ds: ArchDataset) -> np.ndarray:
-        if self.column not in ds.targets:
-            raise ArchrepError(
-                f"the {self.name!r} baseline needs a {self.column!r} column, but dataset {ds.name!r} has none "
-                f"(its columns: {', '.join(ds.target_names) or 'none'}); use a dataset that provides "
-                f"{self.column!r} or another predictor")
+        why = self.unsupported(ds)
+        if why:
+            raise ArchrepError(why)
         return ds.targets[self.column]
 
     def _fit(self, train, target, val):
