@@ -5,7 +5,7 @@ import io
 import warnings
 from typing import Any
 
-from archrep.errors import ModelImportError
+from archrep.errors import MissingDependencyError, ModelImportError
 from archrep.graph import ArchGraph
 from archrep.io.onnx import _onnx, from_onnx
 
@@ -47,6 +47,10 @@ def export_onnx(module, example_input, **export_kw) -> bytes:
                     return torch.onnx.export(module, args, **kw).model_proto.SerializeToString()
                 torch.onnx.export(module, args, buffer, **kw)
                 return buffer.getvalue()
+    except ModuleNotFoundError as exc:
+        raise MissingDependencyError(f"torch.onnx.export needs the {exc.name!r} package here: pip install "
+                                     f"{exc.name} (the dynamo=True exporter needs onnxscript; dynamo=False, "
+                                     "the default, does not)") from exc
     except Exception as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise ModelImportError(f"torch.onnx.export of {type(module).__name__} failed ({type(exc).__name__}: "
