@@ -23,6 +23,8 @@ SHARED = {
     "ParamL Conv 3": {"nor_conv_3x3", "conv3x3-bn-relu"},
     "Pool Max 3": {"max_pool_3x3", "maxpool3x3"},
     "Identity": {"skip_connect", "identity", "skip"},
+    "ParamL MBConv 3 Exp 3": {"mb3_k3", "mbconv_k3_e3"},
+    "ParamL MBConv 5 Exp 6": {"mb6_k5", "mbconv_k5_e6"},
 }
 T4 = {"vendor": "nvidia", "device_type": "gpu", "precision": "fp32", "throughput": 8.1,
       "architecture": "Turing", "tdp_w": 70}
@@ -103,6 +105,7 @@ def test_platform_template_t4_and_field_order():
            "compute_capability": None}
     assert platform_template(cpu) == "Intel CPU INT8 Cascade Lake 125W AVX512 VNNI ONNXRuntime 1.17 Threads 8 Batch 32"
     assert platform_template({"device_type": "asic", "compute_capability": "7.5"}) == "ASIC CC 7.5"
+    assert platform_template({**T4, "memory_gbs": 320, "batch": 1}) == "Nv GPU FP32 8.1 Turing 70W 320GB/s Batch 1"
 
 
 def test_platform_template_errors():
@@ -112,6 +115,8 @@ def test_platform_template_errors():
         platform_template({**T4, "precision": "fp64"})
     with pytest.raises(ArchrepError, match="tdp_w"):
         platform_template({**T4, "tdp_w": -5})
+    with pytest.raises(ArchrepError, match="memory_gbs"):
+        platform_template({**T4, "memory_gbs": "fast"})
     with pytest.raises(ArchrepError, match="threads"):
         platform_template({"threads": 2.5})
     with pytest.raises(ArchrepError, match="empty"):

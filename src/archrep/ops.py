@@ -98,3 +98,27 @@ register_op("skip", "identity", False, description="identity")
 register_op("identity", "identity", False, description="identity")
 register_op("mb3_k3", "conv", True, 3, "MobileNetV2 block, expansion 3, kernel 3")
 register_op("mb6_k5", "conv", True, 5, "MobileNetV2 block, expansion 6, kernel 5")
+
+# FBNet and Once-for-All MobileNetV3 (chains of MobileNet inverted-residual blocks)
+register_op("conv3x3-bn-hswish", "conv", True, 3, "Conv3x3-BN-HardSwish (MobileNetV3 stem)")
+register_op("conv1x1-bn-hswish", "conv", True, 1, "Conv1x1-BN-HardSwish (MobileNetV3 head)")
+register_op("global_avg_pool", "pool", False, description="global average pooling")
+
+#: inverted-residual block op name -> (kernel, expansion, groups, squeeze-excite)
+MBCONV_BLOCKS: dict[str, tuple[int, int, int, bool]] = {}
+
+
+def mbconv_op(kernel: int, expansion: int, groups: int = 1, se: bool = False) -> str:
+    """The op name of an inverted-residual block: 'mbconv_k5_e6', 'mbconv_k3_e1_g2', 'mbconv_k7_e4_se'."""
+    return f"mbconv_k{kernel}_e{expansion}" + (f"_g{groups}" if groups > 1 else "") + ("_se" if se else "")
+
+
+_FBNET_BLOCKS = [(k, e, g, False) for k in (3, 5) for e, g in ((1, 1), (1, 2), (3, 1), (6, 1))]
+_OFA_BLOCKS = [(k, e, 1, se) for k in (3, 5, 7) for e in (3, 4, 6) for se in (False, True)]
+for _k, _e, _g, _se in _FBNET_BLOCKS + _OFA_BLOCKS:
+    _name = mbconv_op(_k, _e, _g, _se)
+    MBCONV_BLOCKS[_name] = (_k, _e, _g, _se)
+    register_op(_name, "conv", True, _k,
+                f"MobileNet inverted-residual block, kernel {_k}, expansion {_e}"
+                + (f", {_g} groups in the 1x1 convolutions" if _g > 1 else "")
+                + (", squeeze-and-excitation" if _se else ""))

@@ -27,7 +27,10 @@ different search spaces, so that a language embedding transfers between them):
 * "ParamL Conv 1": ``nor_conv_1x1`` (NB201), ``conv1x1-bn-relu`` (NB101)
 * "ParamL Conv 3": ``nor_conv_3x3`` (NB201), ``conv3x3-bn-relu`` (NB101)
 * "Pool Max 3": ``max_pool_3x3`` (DARTS), ``maxpool3x3`` (NB101)
-* "Identity": ``skip_connect`` (NB201/DARTS), ``identity`` (NAS-Bench-Macro), ``skip`` (NAS-Bench-Graph)
+* "Identity": ``skip_connect`` (NB201/DARTS), ``identity`` (NAS-Bench-Macro), ``skip`` (NAS-Bench-Graph,
+  FBNet)
+* "ParamL MBConv 3 Exp 3": ``mb3_k3`` (NAS-Bench-Macro), ``mbconv_k3_e3`` (FBNet, OFA)
+* "ParamL MBConv 5 Exp 6": ``mb6_k5`` (NAS-Bench-Macro), ``mbconv_k5_e6`` (FBNet, OFA)
 
 Within each built-in search space all op templates are distinct.
 
@@ -42,7 +45,7 @@ from numbers import Real
 from typing import Mapping, Sequence
 
 from archrep.errors import ArchrepError, UnknownNameError
-from archrep.ops import get_op
+from archrep.ops import MBCONV_BLOCKS, get_op
 
 #: class words of the built-in ops (marker and numbers are added by :func:`op_template`)
 OP_CLASS_WORDS: dict[str, str] = {
@@ -79,6 +82,10 @@ OP_CLASS_WORDS: dict[str, str] = {
     "identity": "Identity",
     "mb3_k3": "MBConv",
     "mb6_k5": "MBConv",
+    # FBNet / Once-for-All MobileNetV3 (blocks added below from archrep.ops.MBCONV_BLOCKS)
+    "conv3x3-bn-hswish": "Conv HSwish",
+    "conv1x1-bn-hswish": "Conv HSwish",
+    "global_avg_pool": "Pool Avg Global",
 }
 
 #: node attributes a built-in op implies when the node does not say otherwise
@@ -86,6 +93,9 @@ OP_DEFAULT_ATTRS: dict[str, dict] = {
     "mb3_k3": {"expansion": 3},
     "mb6_k5": {"expansion": 6},
 }
+for _op, (_kernel, _expansion, _groups, _se) in MBCONV_BLOCKS.items():
+    OP_CLASS_WORDS[_op] = "MBConv SE" if _se else "MBConv"
+    OP_DEFAULT_ATTRS[_op] = {"expansion": _expansion, **({"groups": _groups} if _groups > 1 else {})}
 
 #: class word of an op kind, used for registered ops without an entry in OP_CLASS_WORDS
 KIND_WORDS: dict[str, str] = {
@@ -181,6 +191,7 @@ PLATFORM_FIELDS: tuple[tuple[str, str], ...] = (
     ("throughput", "peak throughput at that precision, TFLOPS (TOPS for integer types), bare number"),
     ("architecture", "micro-architecture name as given: Turing, Ampere, Cascade Lake, ..."),
     ("tdp_w", "thermal design power in watts: '70W'"),
+    ("memory_gbs", "peak memory bandwidth in GB/s: '320GB/s'"),
     ("compute_capability", "CUDA compute capability: 'CC 7.5'"),
     ("isa", "instruction-set flags as given, a string or a list: 'AVX512 VNNI'"),
     ("runtime", "inference runtime as given: 'TensorRT 7.1', 'ONNXRuntime 1.17'"),
@@ -202,7 +213,7 @@ VENDOR_WORDS: dict[str, str] = {
     "broadcom": "Broadcom",
 }
 
-PRECISIONS: tuple[str, ...] = ("FP32", "TF32", "FP16", "BF16", "FP8", "INT8", "INT4")
+PRECISIONS: tuple[str, ...] = ("FP32", "TF32", "FP16", "BF16", "FP8", "INT16", "INT8", "INT4")
 
 
 def _text(value, key: str) -> str:
@@ -256,6 +267,8 @@ def platform_template(desc: Mapping) -> str:
         words.append(_text(d["architecture"], "architecture"))
     if "tdp_w" in d:
         words.append(_positive(d["tdp_w"], "tdp_w") + "W")
+    if "memory_gbs" in d:
+        words.append(_positive(d["memory_gbs"], "memory_gbs") + "GB/s")
     if "compute_capability" in d:
         words.append("CC " + _text(d["compute_capability"], "compute_capability"))
     if "isa" in d:

@@ -3,8 +3,10 @@
 ``detect()`` reads this machine into a :class:`Platform`; ``profile(model, platform)`` measures
 an ONNX model or torch module and returns a :class:`Measurement`; :class:`LatencyStore` keeps
 graphs, platforms and measurements in SQLite or any SQLAlchemy database; ``profile_jobs`` fills
-a store from the model zoo, resumably. The store needs SQLAlchemy (``archrep[latency]``), the
-onnxruntime profiler ``archrep[onnx]``; this package imports without them.
+a store from the model zoo, resumably. :mod:`archrep.latency.devices` describes the real devices
+of the shared latency benchmarks (HELP, HW-NAS-Bench-360) from their public specifications.
+The store needs SQLAlchemy (``archrep[latency]``), the onnxruntime profiler ``archrep[onnx]``;
+this package imports without them.
 """
 from archrep.latency.jobs import profile_jobs
 from archrep.latency.platform import Platform, detect
