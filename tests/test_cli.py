@@ -23,7 +23,7 @@ def test_help_explains_every_command(capsys):
         cli.main(["--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for command in ("demo", "data", "train", "eval", "predict"):
+    for command in ("demo", "data", "train", "pretrain", "eval", "predict"):
         assert command in text
 
 

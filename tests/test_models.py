@@ -88,7 +88,7 @@ def test_unknown_model_name_lists_valid_ones():
     with pytest.raises(UnknownNameError, match="Did you mean 'gin'.*Valid models: .*mlp"):
         models.create("gim")
     assert set(models.list_models()) >= {"params", "flops", "mlp", "gin"}
-    assert models.list_models("g*") == ["gin"]
+    assert models.list_models("g*") == ["gatedgcn", "gin"]
 
 
 def test_bad_hyperparameter_values():

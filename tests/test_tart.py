@@ -33,7 +33,7 @@ def padded(ds: ArchDataset, extra: int) -> ArchDataset:
 @pytest.mark.parametrize("op_features", OP_FEATURES)
 def test_forward_tokens_equal_tart_tokens_in_eval(ds, op_features):
     model = models.create("tart", op_features=op_features, **SMALL).fit(ds, "y")
-    inputs = model._inputs(ds)
+    inputs = model.network_inputs(ds)
     model.net.eval()
     tokens, mask = model.net.tokens(**inputs)
     ref, ref_mask = tart_tokens(ds.ops, ds.adj, 3, op_features, len(ds.op_vocab))
@@ -44,7 +44,7 @@ def test_forward_tokens_equal_tart_tokens_in_eval(ds, op_features):
 
 def test_sign_flip_in_training_only(ds, fitted):
     net = fitted["tart"].net
-    inputs = fitted["tart"]._inputs(ds)
+    inputs = fitted["tart"].network_inputs(ds)
     width = len(ds.op_vocab) if fitted["tart"].config["op_features"] == "onehot" else 1
     p = slice(width, width + 3)
     net.eval()
@@ -71,7 +71,7 @@ def test_sign_flip_is_seeded(ds):
         model = models.create("tart", **SMALL)
         model.data_info = {"op_vocab": list(ds.op_vocab), "max_nodes": ds.max_nodes}
         net = model.build_network().train()
-        draws.append(net.tokens(**model._inputs(ds))[0])
+        draws.append(net.tokens(**model.network_inputs(ds))[0])
     torch.testing.assert_close(draws[0], draws[1])
 
 

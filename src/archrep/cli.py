@@ -2,7 +2,8 @@
 
     archrep demo                       train the baselines on NB201's packaged data, print a table
     archrep data list | info NAME      the registered datasets and what they hold
-    archrep train --data nb201 --model gin --train-size 781 --seeds 3 --out DIR
+    archrep train --data nb201 --model gin --train-size 781 --seeds 3 --out DIR [--init PRE]
+    archrep pretrain --method fgp --data nb201 --encoder gin --out PRE   pre-train an encoder (FGP)
     archrep eval --checkpoint DIR/seed_0 --data nb201
     archrep predict --checkpoint DIR/seed_0 '|nor_conv_3x3~0|+|...'  graph.json
     archrep tokenize --data nb201 --out nb201_tokens.npz   TART's LAP tokens of every architecture
@@ -130,9 +131,39 @@ def cmd_train(args) -> int:
     out = Path(args.out) if args.out else None
     exp = experiment.run(ds, target, args.model, train_size=args.train_size, protocol=args.protocol,
                          seeds=_parse_seeds(args.seeds), model_cfg=cfg, variant=args.variant, out_dir=out,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, init=args.init)
     _run_table([exp], out, f"{args.model} on {args.data} / {target} ({args.protocol}, test on "
                            f"{'all' if args.protocol == 'space-fraction' else 'held-out'} archs)")
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    from archrep import data, pretrain
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ArchrepError(f"--out {args.out!r} is a file; give a folder for the pre-trained encoder")
+    options = {}
+    if args.proxy is not None:
+        options["proxy"] = args.proxy
+    if args.standardize:
+        options["standardize"] = True
+    ds = data.load(args.data, data_dir=args.data_dir)
+    if args.max_archs is not None:
+        if args.max_archs < 2:
+            raise ArchrepError(f"--max-archs {args.max_archs}: pre-training needs at least 2 architectures")
+        ds = ds.subset(range(min(args.max_archs, len(ds))))
+    enc = pretrain.pretrain(ds, args.encoder, args.method, encoder_cfg=_parse_sets(args.set), variant=args.variant,
+                            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                            progress=not args.no_progress, device=args.device, **options)
+    enc.save(out)
+    final = enc.manifest["final"]
+    row = {"method": args.method, "encoder": args.encoder, "data": f"{ds.name} ({len(ds):,} archs)",
+           "epochs": args.epochs, **{k: f"{v:.4g}" for k, v in final.items() if k not in ("epoch", "seconds")},
+           "seconds": f"{enc.manifest['seconds']:.1f}"}
+    print()
+    _print_table([row], list(row), "pre-training (final epoch, training set)")
+    print(f"\nwrote {out}; fine-tune with: archrep train --data {args.data} --model {args.encoder} --init {out} ...")
     return 0
 
 
@@ -313,9 +344,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a named ablation of the model (default: the paper's setting); an unknown name lists them")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="model hyper-parameter, repeatable")
     t.add_argument("--out", help="folder for seed_<k>/ checkpoints and results.json")
+    t.add_argument("--init", metavar="DIR", help="fine-tune from a pre-trained encoder (archrep pretrain --out DIR); "
+                                                  "its architecture settings are used")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     data_dir_arg(t)
     t.set_defaults(func=cmd_train)
+
+    from archrep.pretrain import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LR, list_methods
+
+    pt = sub.add_parser("pretrain", help="pre-train an encoder on every architecture of a dataset, without labels",
+                        description="Pre-train a predictor's encoder with a pretext task: fgp (reconstruct the flow "
+                                    "surrogate, FGP) or autoencoder (reconstruct ops and adjacency, arch2vec-style). "
+                                    "Fine-tune it with 'archrep train --init DIR'.")
+    pt.add_argument("--method", default="fgp", choices=list_methods(), help="pretext task (default fgp)")
+    pt.add_argument("--data", required=True, help="dataset name (archrep data list)")
+    pt.add_argument("--encoder", default="gin", help="torch predictor whose encoder to pre-train (default gin)")
+    pt.add_argument("--out", required=True, metavar="DIR", help="folder for manifest.json and encoder.pt")
+    pt.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
+                    help=f"pre-training epochs (default {DEFAULT_EPOCHS}; the paper uses 200)")
+    pt.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"default {DEFAULT_BATCH_SIZE}")
+    pt.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"AdamW learning rate (default {DEFAULT_LR:g})")
+    pt.add_argument("--proxy", metavar="COLUMN", help="fgp: also rank this zero-cost proxy column (e.g. params, flops)")
+    pt.add_argument("--standardize", action="store_true", help="fgp: reconstruct z-scored surrogates (ours)")
+    pt.add_argument("--variant", default="default", help="a named variant of the encoder's model")
+    pt.add_argument("--set", action="append", metavar="KEY=VALUE", help="encoder hyper-parameter, repeatable")
+    pt.add_argument("--max-archs", type=int, help="pre-train on the first N architectures only (a quick trial)")
+    pt.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed (default 0)")
+    pt.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    pt.add_argument("--no-progress", action="store_true", help="no progress bar")
+    data_dir_arg(pt)
+    pt.set_defaults(func=cmd_pretrain)
 
     e = sub.add_parser("eval", help="score a checkpoint on a whole dataset")
     e.add_argument("--checkpoint", required=True, help="a checkpoint folder (DIR/seed_0)")

@@ -22,13 +22,15 @@ DEFAULT_METRICS = ("kendall_tau", "spearman")
 
 @dataclass
 class SeedRun:
-    """The outcome of one seed: test metrics, timings and where the checkpoint went."""
+    """The outcome of one seed: test metrics, timings and where the checkpoint went.
+    ``model_seed`` is the model's seed when it differs from the split seed ``seed``."""
 
     seed: int
     metrics: dict
     fit_seconds: float
     archs_per_second: float
     checkpoint: str | None = None
+    model_seed: int | None = None
 
 
 @dataclass
@@ -43,10 +45,20 @@ class Experiment:
     variant: str
     runs: list[SeedRun] = field(default_factory=list)
     protocol_info: dict = field(default_factory=dict)
+    #: the pre-trained encoder folder the model was initialised from, if any
+    init: str | None = None
 
     @property
     def seeds(self) -> list[int]:
-        return [r.seed for r in self.runs]
+        """The split seeds, each once, in run order."""
+        return list(dict.fromkeys(r.seed for r in self.runs))
+
+    @property
+    def model_seeds(self) -> list[int] | None:
+        """The model seeds crossed with every split seed, or None when each run's model seed is its split seed."""
+        if all(r.model_seed is None for r in self.runs):
+            return None
+        return list(dict.fromkeys(r.model_seed for r in self.runs))
 
     def summary(self) -> dict:
         """Mean and std over seeds of every metric, plus seconds and inference speed."""
@@ -58,34 +70,56 @@ class Experiment:
         return out
 
     def record(self, task: str = "accuracy_prediction", **extra) -> dict:
+        """A results record: the cell, its seeds (``model_seeds`` and ``runs`` when crossed, ``init``
+        when pre-trained) and the summary, plus ``extra`` fields."""
+        fields: dict = {"seeds": self.seeds}
+        if self.model_seeds is not None:
+            fields.update(model_seeds=self.model_seeds, runs=len(self.runs))
+        if self.init is not None:
+            fields["init"] = self.init
         return make_record(task, dataset=self.dataset, target=self.target, protocol=self.protocol,
                            train_size=self.train_size, method=self.method, variant=self.variant,
-                           seeds=self.seeds, **self.summary(), **extra)
+                           **fields, **self.summary(), **extra)
 
 
 def run(ds: ArchDataset, target: str, method: str, *, train_size: int,
         protocol: str = "space-fraction", seeds: Sequence[int] = (0, 1, 2),
         model_cfg: dict | None = None, protocol_cfg: dict | None = None, variant: str = "default",
         out_dir: str | Path | None = None, metrics: Sequence[str] = DEFAULT_METRICS,
-        progress: bool = True, speed_repeats: int = 1) -> Experiment:
+        progress: bool = True, speed_repeats: int = 1, model_seeds: Sequence[int] | None = None,
+        init: str | Path | None = None) -> Experiment:
     """Train ``method`` on ``train_size`` archs of ``ds`` for each seed and test it.
 
-    The split seed and the model seed are both ``seed``. Rows without a value for ``target`` are
-    dropped first. ``variant`` names one of the model's ablations (:func:`archrep.models.variants`);
-    ``model_cfg`` is applied on top of it. With ``out_dir`` each seed's checkpoint goes to
-    ``out_dir/seed_<seed>``. Inference speed is the test set's size over the fastest of
-    ``speed_repeats`` timed predictions (the minimum is the least disturbed by other processes).
+    The split seed and the model seed are both ``seed``, unless ``model_seeds`` is given: then
+    every split seed runs once per model seed (FGP's 3 permutations x 3 training seeds). Rows
+    without a value for ``target`` are dropped first. ``variant`` names one of the model's
+    ablations (:func:`archrep.models.variants`); ``model_cfg`` is applied on top of it.
+    ``init``: a pre-trained encoder folder (:mod:`archrep.pretrain`) to fine-tune from; its
+    architecture hyper-parameters are applied over the variant's (``model_cfg`` still wins, and
+    a conflict is an error). With ``out_dir`` each run's checkpoint goes to ``out_dir/seed_<seed>``
+    (``seed_<seed>_<model seed>`` with ``model_seeds``). Inference speed is the test set's size over
+    the fastest of ``speed_repeats`` timed predictions (the least disturbed by other processes).
     """
     ds.target(target)  # unknown target: error listing the valid ones, before any work
-    model_cfg = {**models.variant_config(method, variant), **(model_cfg or {})}
+    base = models.variant_config(method, variant)
+    if init is not None:
+        from archrep import pretrain
+
+        encoder = pretrain.load(init)
+        encoder.check_model(method)
+        encoder.check_dataset(ds)
+        base = {**base, **encoder.encoder_config, "init": str(init)}
+    model_cfg = {**base, **(model_cfg or {})}
     data = ds.with_target(target)
-    exp = Experiment(ds.name, target, protocol, int(train_size), method, variant)
-    for seed in seeds:
+    exp = Experiment(ds.name, target, protocol, int(train_size), method, variant,
+                     init=None if init is None else str(init))
+    runs = [(s, None) for s in seeds] if model_seeds is None else [(s, m) for s in seeds for m in model_seeds]
+    for seed, model_seed in runs:
         proto = splits.create(protocol, train_size=train_size, seed=seed, **(protocol_cfg or {}))
         exp.protocol_info = proto.describe()
         sp = proto.split(len(data))
         train, val, test = data.subset(sp.train), data.subset(sp.val), data.subset(sp.test)
-        model = models.create(method, seed=seed, progress=progress, **model_cfg)
+        model = models.create(method, seed=seed if model_seed is None else model_seed, progress=progress, **model_cfg)
         t0 = time.perf_counter()
         model.fit(train, target, val if len(val) else None)
         fit_seconds = time.perf_counter() - t0
@@ -98,7 +132,8 @@ def run(ds: ArchDataset, target: str, method: str, *, train_size: int,
         scores = evaluate(test.target(target), pred, metrics)
         ckpt = None
         if out_dir is not None:
-            ckpt = str(Path(out_dir) / f"seed_{seed}")
+            ckpt = str(Path(out_dir) / (f"seed_{seed}" if model_seed is None else f"seed_{seed}_{model_seed}"))
             model.save(ckpt)
-        exp.runs.append(SeedRun(int(seed), scores, fit_seconds, speed, ckpt))
+        exp.runs.append(SeedRun(int(seed), scores, fit_seconds, speed, ckpt,
+                                None if model_seed is None else int(model_seed)))
     return exp

@@ -8,6 +8,8 @@ source has no value. ``keys`` are the canonical arch keys of the dataset's searc
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -128,6 +130,19 @@ class ArchDataset:
         return ArchDataset(self.name, self.keys[idx], self.op_vocab, self.ops[idx], self.adj[idx],
                            {t: v[idx] for t, v in self.targets.items()}, dict(self.target_info),
                            self.space, self.default_target, dict(self.meta))
+
+    def fingerprint(self, extra: dict | None = None) -> str:
+        """SHA-256 (hex) of the graphs (op vocabulary, ops, adjacency; not the targets) and of
+        ``extra``, JSON-serialisable settings that what is derived from the graphs depends on. It
+        keys caches of per-architecture features and ties pre-trained encoders to their data."""
+        ops = np.ascontiguousarray(self.ops, dtype=np.int32)
+        adj = np.ascontiguousarray(self.adj != 0)
+        head = {**(extra or {}), "op_vocab": list(self.op_vocab), "ops_shape": list(ops.shape),
+                "adj_shape": list(adj.shape)}
+        h = hashlib.sha256(json.dumps(head, sort_keys=True).encode())
+        h.update(ops.tobytes())
+        h.update(np.packbits(adj).tobytes())
+        return h.hexdigest()
 
     def with_target(self, name: str) -> "ArchDataset":
         """The architectures that have a value for target ``name`` (NaN rows dropped)."""

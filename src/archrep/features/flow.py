@@ -275,15 +275,7 @@ def flow_surrogates(ops, adj, params: FlowParams, *, chunk_size: int | None = No
 # ---------------------------------------------------------------------------------- cache
 def _fingerprint(ds: ArchDataset, cfg: FlowConfig) -> str:
     """SHA-256 of what the surrogates depend on: the graphs, the vocabulary, the configuration."""
-    h = hashlib.sha256()
-    ops = np.ascontiguousarray(ds.ops, dtype=np.int32)
-    adj = np.ascontiguousarray(ds.adj != 0)
-    head = {"version": FLOW_VERSION, "config": cfg.to_dict(), "op_vocab": list(ds.op_vocab),
-            "ops_shape": list(ops.shape), "adj_shape": list(adj.shape)}
-    h.update(json.dumps(head, sort_keys=True).encode())
-    h.update(ops.tobytes())
-    h.update(np.packbits(adj).tobytes())
-    return h.hexdigest()
+    return ds.fingerprint({"version": FLOW_VERSION, "config": cfg.to_dict()})
 
 
 def surrogate_cache_path(ds: ArchDataset, config: FlowConfig | None = None) -> Path:

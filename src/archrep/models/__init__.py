@@ -2,16 +2,18 @@
 
 Every predictor follows :class:`archrep.models.base.Predictor` (``fit`` / ``predict`` / ``save``)
 and is read back with :func:`load`. Built in: ``params`` and ``flops`` (rank by a dataset
-column), ``mlp`` (adjacency + one-hot ops -> MLP), ``gin`` (dense batched GIN), ``tart`` (LAP
-tokens + Transformer encoder) and its pure-Transformer baseline ``transformer``, and ``ledg``
-(LeDG-Former: language-embedded op tokens + Dynamic Graph Self-Attention + a platform token).
+column), ``mlp`` (adjacency + one-hot ops -> MLP), ``gin`` (dense batched GIN), ``gatedgcn``
+(FGP's residual gated GCN), ``tart`` (LAP tokens + Transformer encoder) and its pure-Transformer
+baseline ``transformer``, and ``ledg`` (LeDG-Former: language-embedded op tokens + Dynamic Graph
+Self-Attention + a platform token). Every torch predictor's network is an :class:`EncoderNet`
+(graph embedding + score head), so :mod:`archrep.pretrain` can pre-train any of them.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from archrep.errors import UnknownNameError
-from archrep.models.base import Predictor, TorchPredictor, load
+from archrep.models.base import EncoderNet, Predictor, TorchPredictor, load
 from archrep.registry import Registry
 
 MODELS: Registry = Registry("model")
@@ -61,7 +63,7 @@ def variant_config(name: str, variant: str) -> dict:
 
 
 # built-in predictors register themselves on import
-from archrep.models import baselines, gin, ledg, mlp, tart  # noqa: E402,F401
+from archrep.models import baselines, gatedgcn, gin, ledg, mlp, tart  # noqa: E402,F401
 
-__all__ = ["MODELS", "Predictor", "TorchPredictor", "register_model", "create", "list_models",
+__all__ = ["MODELS", "EncoderNet", "Predictor", "TorchPredictor", "register_model", "create", "list_models",
            "hyperparameters", "variants", "variant_config", "load"]

@@ -133,8 +133,7 @@ class Predictor:
             val = self._labelled(val, target, "validation")
             if len(val) == 0:
                 val = None
-        self.data_info = {"dataset": train.name, "space": train.space, "op_vocab": list(train.op_vocab),
-                          "max_nodes": int(train.max_nodes)}
+        self.data_info = data_info(train)
         self.history = []
         self._fit(train, target, val)
         self.target = target
@@ -216,6 +215,11 @@ class Predictor:
         return out
 
 
+def data_info(ds: ArchDataset) -> dict:
+    """What a predictor records about its training data (``Predictor.data_info``)."""
+    return {"dataset": ds.name, "space": ds.space, "op_vocab": list(ds.op_vocab), "max_nodes": int(ds.max_nodes)}
+
+
 def load(path: str | Path, *, progress: bool = False, device: str = "cpu") -> Predictor:
     """The predictor saved in checkpoint folder ``path`` by :meth:`Predictor.save`.
 
@@ -264,6 +268,31 @@ def load(path: str | Path, *, progress: bool = False, device: str = "cpu") -> Pr
     return model
 
 
+class EncoderNet(torch.nn.Module):
+    """A predictor network split into an encoder and a score head, so that pre-training heads
+    (:mod:`archrep.pretrain`) attach to any encoder: ``graph_embedding(**inputs)`` -> (B,
+    ``embedding_dim``) is what the score head reads, ``score(h)`` -> (B,) is the head, and
+    ``forward(**inputs) = score(graph_embedding(**inputs))``. The head's parameters are those
+    whose names start with ``head_prefix``; pre-training transfers all the others."""
+
+    embedding_dim: int
+    head_prefix: str = "head."
+
+    def graph_embedding(self, **inputs: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def score(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(h).squeeze(-1)
+
+    def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
+        return self.score(self.graph_embedding(**inputs))
+
+    def encoder_state(self) -> dict[str, torch.Tensor]:
+        """The learnt parameters of the encoder (everything but the score head), detached copies.
+        Buffers are left out: predictors derive them from their configuration and data."""
+        return {k: v.detach().cpu().clone() for k, v in self.named_parameters() if not k.startswith(self.head_prefix)}
+
+
 class TorchPredictor(Predictor):
     """A predictor whose network is trained by :func:`archrep.train.fit.train_network`.
 
@@ -272,15 +301,21 @@ class TorchPredictor(Predictor):
     back through the target's mean/std, so their order is meaningful but not their values. Use
     ``loss="mse"`` (or ``"both"``) when the values matter (latency, MAPE, Acc@10%).
 
-    Subclasses implement ``build_network()`` (from ``self.config`` and ``self.data_info``) and
-    ``encode(ops, adj)`` -> dict of float tensors, first dimension = architectures, computed
-    for a whole dataset at once; the network is called as ``net(**batch)`` and returns (B,) scores.
+    Subclasses implement ``build_network()`` (from ``self.config`` and ``self.data_info``), an
+    :class:`EncoderNet`, and ``encode(ops, adj)`` -> dict of float tensors, first dimension =
+    architectures, computed for a whole dataset at once; the network is called as
+    ``net(**batch)`` and returns (B,) scores.
+
+    ``init``: the folder of a pre-trained encoder (``archrep pretrain``, :mod:`archrep.pretrain`)
+    whose weights replace the freshly initialised encoder's before training (the score head
+    stays fresh); None trains from scratch. It must come from the same encoder with the same
+    architecture hyper-parameters, pre-trained on the same dataset, else fitting says what differs.
     """
 
     defaults: ClassVar[dict] = {
         "epochs": 100, "batch_size": 32, "lr": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw",
         "scheduler": "cosine", "loss": "hinge", "margin": 0.5, "pair_ratio": 32.0, "mse_weight": 1.0,
-        "hinge_weight": 1.0, "patience": 30, "grad_clip": None, "standardize": True,
+        "hinge_weight": 1.0, "patience": 30, "grad_clip": None, "standardize": True, "init": None,
     }
     choices: ClassVar[dict] = {"optimizer": tuple(trainer.OPTIMIZERS), "scheduler": trainer.SCHEDULERS,
                                "loss": tuple(LOSSES.names())}
@@ -305,26 +340,52 @@ class TorchPredictor(Predictor):
         for key in ("weight_decay", "margin", "mse_weight", "hinge_weight"):
             if not c[key] >= 0:
                 raise ArchrepError(f"model {self.name!r}: {key} must be >= 0, got {c[key]!r}")
+        if isinstance(c["init"], Path):
+            c["init"] = str(c["init"])
+        if c["init"] is not None and not (isinstance(c["init"], str) and c["init"].strip()):
+            raise ArchrepError(f"model {self.name!r}: init must be the folder of a pre-trained encoder "
+                               f"(archrep pretrain --out DIR) or None, got {c['init']!r}")
 
-    def build_network(self) -> torch.nn.Module:
+    def build_network(self) -> EncoderNet:
         raise NotImplementedError
+
+    def architecture_config(self) -> dict:
+        """The hyper-parameters that define the network (all but the trainer's and the seed):
+        a pre-trained encoder fits a predictor only when these agree."""
+        return {k: v for k, v in self.config.items() if k not in TorchPredictor.defaults and k != "seed"}
+
+    def _prepare(self, target: str | None) -> None:
+        """Compute what ``build_network`` needs beyond the config and ``data_info`` (nothing by
+        default; LeDG embeds its op and platform texts). ``target`` is None in pre-training."""
+
+    def new_network(self, ds: ArchDataset, target: str | None = None) -> EncoderNet:
+        """A freshly initialised network for ``ds`` (seeded with the model seed; sets
+        ``data_info``), as ``fit`` builds it; pre-training trains such a network's encoder."""
+        self.data_info = data_info(ds)
+        self._prepare(target)
+        trainer.seed_everything(self.config["seed"])
+        return self.build_network()
 
     def encode(self, ops: np.ndarray, adj: np.ndarray) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def _inputs(self, ds: ArchDataset) -> dict[str, torch.Tensor]:
+    def network_inputs(self, ds: ArchDataset) -> dict[str, torch.Tensor]:
+        """The network's input tensors for every architecture of ``ds`` (ops aligned to the training vocabulary)."""
         return self.encode(self._aligned_ops(ds), ds.adj)
 
     def _fit(self, train, target, val):
         c = self.config
-        trainer.seed_everything(c["seed"])
-        self.net = self.build_network()
+        self.net = self.new_network(train, target)
+        if c["init"] is not None:
+            from archrep import pretrain
+
+            pretrain.load(c["init"]).initialise(self, train)
         loss_cfg = {k: c[k] for k in loss_settings(c["loss"])}
         val_kw = {}
         if val is not None:
-            val_kw = {"val_inputs": self._inputs(val), "val_y": val.target(target)}
+            val_kw = {"val_inputs": self.network_inputs(val), "val_y": val.target(target)}
         result = trainer.train_network(
-            self.net, self._inputs(train), train.target(target), **val_kw, epochs=c["epochs"],
+            self.net, self.network_inputs(train), train.target(target), **val_kw, epochs=c["epochs"],
             batch_size=c["batch_size"], lr=c["lr"], weight_decay=c["weight_decay"], optimizer=c["optimizer"],
             loss=c["loss"], loss_cfg=loss_cfg, scheduler=c["scheduler"], patience=c["patience"],
             grad_clip=c["grad_clip"], standardize=c["standardize"], seed=c["seed"], progress=self.progress,
@@ -338,7 +399,7 @@ class TorchPredictor(Predictor):
         dev = trainer.resolve_device(self.device)
         self.net.to(dev)
         try:
-            scores = trainer.predict_network(self.net, self._inputs(ds), device=dev)
+            scores = trainer.predict_network(self.net, self.network_inputs(ds), device=dev)
         finally:
             self.net.cpu()
         return scaler.inverse(scores)

@@ -17,18 +17,19 @@ from torch import nn
 
 from archrep.errors import ArchrepError
 from archrep.models import register_model
-from archrep.models.base import TorchPredictor, padded_tensors
+from archrep.models.base import EncoderNet, TorchPredictor, padded_tensors
 
 DIRECTIONS = ("undirected", "forward", "backward")
 READOUTS = ("sum", "mean")
 
 
-class DenseGIN(nn.Module):
-    """Op one-hots (B, M, V), aggregation matrix (B, M, M), node mask (B, M) -> scores (B,)."""
+class DenseGIN(EncoderNet):
+    """Op one-hots (B, M, V), aggregation matrix (B, M, M), node mask (B, M) -> scores (B,);
+    the graph embedding is the pooled node states (``hidden`` wide)."""
 
     def __init__(self, vocab_size: int, hidden: int, layers: int, readout: str, train_eps: bool, dropout: float):
         super().__init__()
-        self.readout = readout
+        self.readout, self.embedding_dim = readout, hidden
         self.embed = nn.Linear(vocab_size, hidden)
         self.layers = nn.ModuleList(
             nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
@@ -38,7 +39,7 @@ class DenseGIN(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
-    def forward(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def graph_embedding(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         m = mask.unsqueeze(-1)
         h = self.embed(x) * m
         for k, layer in enumerate(self.layers):
@@ -46,7 +47,7 @@ class DenseGIN(nn.Module):
         pooled = h.sum(dim=1)
         if self.readout == "mean":
             pooled = pooled / mask.sum(dim=1, keepdim=True).clamp(min=1)
-        return self.head(pooled).squeeze(-1)
+        return pooled
 
 
 @register_model("gin")

@@ -63,7 +63,7 @@ from archrep.errors import ArchrepError, DataError, MissingDependencyError, Unkn
 from archrep.features.language import LM_EXTRA_HINT, POOLINGS, LanguageEmbedder
 from archrep.features.templates import condition_template
 from archrep.models import register_model
-from archrep.models.base import TorchPredictor
+from archrep.models.base import EncoderNet, TorchPredictor
 
 ATTENTIONS = ("dgsa", "global")
 MASK_MODES = ("inf", "hadamard")
@@ -195,8 +195,9 @@ class Block(nn.Module):
         return x + self.ffn(self.ln2(x), adj)
 
 
-class LeDGFormer(nn.Module):
-    """Op indices (B, M) (-1 = padding), adjacency (B, M, M), node mask (B, M) -> scores (B,).
+class LeDGFormer(EncoderNet):
+    """Op indices (B, M) (-1 = padding), adjacency (B, M, M), node mask (B, M) -> scores (B,);
+    the graph embedding is what the head reads (pooled nodes ‖ projected platform, if any).
 
     ``op_table`` (V, E) language embeddings of the op vocabulary (None: ``vocab_size``-d one-hots,
     plus a node-index code when ``position``); ``platform`` (E,) the platform embedding, None for no
@@ -225,8 +226,8 @@ class LeDGFormer(nn.Module):
         self.blocks = nn.ModuleList(Block(d_model, heads, ffn_ratio * d_model, dropout, mask_mode, ffn, dynamic_k)
                                     for _ in range(layers))
         self.ln = nn.LayerNorm(d_model)
-        head_in = d_model * (2 if platform is not None else 1)
-        self.head = nn.Sequential(nn.Linear(head_in, d_model), nn.GELU(), nn.Linear(d_model, 1))
+        self.embedding_dim = d_model * (2 if platform is not None else 1)
+        self.head = nn.Sequential(nn.Linear(self.embedding_dim, d_model), nn.GELU(), nn.Linear(d_model, 1))
 
     def tokens(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor):
         """Input tokens (B, N, d) and what the blocks need: struct masks, key mask, causal mask,
@@ -259,7 +260,7 @@ class LeDGFormer(nn.Module):
         key_ok = valid[:, None, :] | torch.eye(n, dtype=torch.bool, device=x.device)
         return x, struct, key_ok, causal_mask(valid), a, real
 
-    def forward(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def graph_embedding(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x, struct, key_ok, causal, a, real = self.tokens(ops, adj, mask)
         for block in self.blocks:
             x = block(x, struct, key_ok, causal, a)
@@ -269,7 +270,7 @@ class LeDGFormer(nn.Module):
             pooled = pooled / real.sum(dim=1, keepdim=True).clamp(min=1)
         if self.platform is not None:
             pooled = torch.cat([pooled, self.plat_proj(self.platform).expand(x.shape[0], -1)], dim=-1)
-        return self.head(pooled).squeeze(-1)
+        return pooled
 
 
 @register_model("ledg")
@@ -344,11 +345,13 @@ class LeDGPredictor(TorchPredictor):
         """Whether fitting runs the language model (language node tokens or a platform token)."""
         return self.config["node_embedding"] == "language" or self.config["platform_token"]
 
-    def platform_text(self, target: str) -> str:
-        """The text of the platform token when fitting ``target``."""
-        return self.config["platform"] or condition_text(target)
+    def platform_text(self, target: str | None) -> str:
+        """The text of the platform token when fitting ``target``; pre-training (target None)
+        reads the digital condition, "Digital FP32" (the platform embedding is a buffer, so
+        fine-tuning recomputes it for its own target)."""
+        return self.config["platform"] or condition_text(target or "digital")
 
-    def _embed_language(self, target: str) -> dict[str, torch.Tensor]:
+    def _embed_language(self, target: str | None) -> dict[str, torch.Tensor]:
         c = self.config
         if not self.needs_lm:
             return {}
@@ -366,9 +369,8 @@ class LeDGPredictor(TorchPredictor):
                 f"with {LM_EXTRA_HINT}, or run without one: node_embedding='onehot', platform_token=False") from None
         return out
 
-    def _fit(self, train, target, val):
+    def _prepare(self, target):
         self._lm_tensors = self._embed_language(target)
-        super()._fit(train, target, val)
 
     def _restore(self, state):
         c = self.config

@@ -15,11 +15,12 @@ from torch import nn
 from archrep.errors import ArchrepError
 from archrep.features.onehot import onehot_ops
 from archrep.models import register_model
-from archrep.models.base import TorchPredictor
+from archrep.models.base import EncoderNet, TorchPredictor
 
 
-class MLPNet(nn.Module):
-    """Linear -> ReLU (-> dropout) per hidden size, then Linear -> 1 score."""
+class MLPNet(EncoderNet):
+    """Linear -> ReLU (-> dropout) per hidden size, then Linear -> 1 score; the graph embedding
+    is the last hidden layer's output."""
 
     def __init__(self, in_dim: int, hidden: list[int], dropout: float):
         super().__init__()
@@ -31,9 +32,14 @@ class MLPNet(nn.Module):
             in_dim = h
         layers.append(nn.Linear(in_dim, 1))
         self.mlp = nn.Sequential(*layers)
+        self.embedding_dim = in_dim
+        self.head_prefix = f"mlp.{len(layers) - 1}."
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.mlp(features).squeeze(-1)
+    def graph_embedding(self, features: torch.Tensor) -> torch.Tensor:
+        return self.mlp[:-1](features)
+
+    def score(self, h: torch.Tensor) -> torch.Tensor:
+        return self.mlp[-1](h).squeeze(-1)
 
 
 @register_model("mlp")

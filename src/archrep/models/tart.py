@@ -24,7 +24,7 @@ from torch import nn
 from archrep.errors import ArchrepError
 from archrep.features.lap import LAYOUTS, OP_FEATURES, laplacian_eigvecs, tart_token_dim, tart_tokens
 from archrep.models import register_model
-from archrep.models.base import TorchPredictor
+from archrep.models.base import EncoderNet, TorchPredictor
 
 POOLINGS = ("mean", "sum", "graph_token")
 ACTIVATIONS = ("gelu", "relu")
@@ -35,8 +35,9 @@ TUNED = {"op_features": "onehot", "d_model": 32, "heads": 4, "ff": 64, "epochs":
          "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4, "batch_size": 64}
 
 
-class TokenTransformer(nn.Module):
-    """Tokens (B, T, D) + token mask (B, T) -> Linear -> Transformer encoder -> pool -> Linear -> (B,).
+class TokenTransformer(EncoderNet):
+    """Tokens (B, T, D) + token mask (B, T) -> Linear -> Transformer encoder -> pool -> Linear -> (B,);
+    the graph embedding is the pooled output (``d_model`` wide).
 
     ``pooling``: "mean" or "sum" over real tokens, or "graph_token" (TokenGT's learned [graph]
     token prepended to every sequence; its output is the graph's). Subclasses turn their inputs
@@ -46,7 +47,7 @@ class TokenTransformer(nn.Module):
     def __init__(self, token_dim: int, d_model: int, heads: int, layers: int, ff: int, dropout: float,
                  activation: str, norm_first: bool, pooling: str):
         super().__init__()
-        self.pooling = pooling
+        self.pooling, self.embedding_dim = pooling, d_model
         self.embed = nn.Linear(token_dim, d_model)
         layer = nn.TransformerEncoderLayer(d_model, heads, ff, dropout, activation, batch_first=True,
                                            norm_first=norm_first)
@@ -59,7 +60,7 @@ class TokenTransformer(nn.Module):
     def tokens(self, ops: torch.Tensor, **graph: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
-    def forward(self, ops: torch.Tensor, **graph: torch.Tensor) -> torch.Tensor:
+    def graph_embedding(self, ops: torch.Tensor, **graph: torch.Tensor) -> torch.Tensor:
         tokens, mask = self.tokens(ops, **graph)
         h = self.embed(tokens)
         if self.graph_token is not None:
@@ -72,7 +73,7 @@ class TokenTransformer(nn.Module):
             pooled = h.masked_fill(~mask.unsqueeze(-1), 0.0).sum(dim=1)
             if self.pooling == "mean":
                 pooled = pooled / mask.sum(dim=1, keepdim=True).clamp(min=1)
-        return self.head(pooled).squeeze(-1)
+        return pooled
 
 
 class NodeOpTransformer(TokenTransformer):
