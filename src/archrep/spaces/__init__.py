@@ -22,5 +22,6 @@ from archrep.spaces import nb201  # noqa: E402,F401
 from archrep.spaces import darts, macro, nb101  # noqa: E402,F401
 from archrep.spaces import nbgraph  # noqa: E402,F401
 from archrep.spaces import fbnet, ofa  # noqa: E402,F401
+from archrep.spaces import vit  # noqa: E402,F401
 
 __all__ = ["SearchSpace", "SPACES", "register_space", "get", "list_spaces"]

@@ -1,0 +1,226 @@
+"""Training-free proxies on NAS-Bench-201 -> benchmarks/results/proxies.json (task ``proxies``).
+
+For ``--n`` NB201 cells (first the ~491 cells of NAS-Bench-Suite-Zero's CIFAR-10 file, then a
+seeded random order of the others), each seed builds the network (PyTorch default init from
+``torch.manual_seed(seed)``) and scores it with every requested proxy on real images (default:
+the 20 CIFAR-10 test images of foolbox). Records, one per proxy (and per spectral statistic for
+``ntk`` / ``vintk``: variant ``cond``, ``lambda_max``, ``lambda_min``, ``trace``):
+
+* target ``cifar10``: Spearman and Kendall tau (mean ± std over seeds) of the score, oriented
+  so that higher predicts better (``higher_is_better`` says whether it was negated), with the
+  official NB201 CIFAR-10 test accuracy; ``seconds_per_arch`` (mean per seed and cell, network
+  build excluded; ``ntk`` and ``vintk`` share one NTK computation, whose time both report);
+  the published Spearman where there is one (synflow .737, jacov .731: Abdelfattah et al. 2021,
+  all 15,625 cells);
+* target ``suite-zero``: the rank agreement (raw scores) of ours with NAS-Bench-Suite-Zero's
+  precomputed score of the same proxy on the cells both have (``zero_cost/zc_nasbench201.json``,
+  CIFAR-10), with both sides' Spearman with the accuracy on those cells.
+
+Per-cell scores go to ``proxies_scores.jsonl`` beside the results, one line per scored cell and
+seed, written at once; ``--resume`` skips what that file holds; the records are rewritten every
+``--write-every`` cells and at the end.
+
+    python benchmarks/proxies.py --data-dir ../shared/data --n 3000
+    python benchmarks/proxies.py --n 30 --proxies synflow,jacov,ntk,vintk   # smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from archrep import data, nets, proxies
+from archrep.proxies.inputs import load_images
+from archrep.proxies.ntk import STATISTICS, spectral_statistics
+from archrep.results import make_record, mean_std, write_records
+from archrep.spaces.nb201 import NB201Space, arch_to_string
+from archrep.spaces.nb201_cost import naslib_to_arch
+from archrep.train.metrics import kendall_tau, spearman
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SPECTRAL = ("ntk", "vintk")
+DEFAULT_PROXIES = ("params", "flops", "grad_norm", "snip", "synflow", "jacov", "naswot", "ntk", "vintk")
+#: our proxy -> NAS-Bench-Suite-Zero's key
+SUITE_ZERO = {"params": "params", "flops": "flops", "grad_norm": "grad_norm", "snip": "snip",
+              "synflow": "synflow", "jacov": "jacov"}
+PUBLISHED_SPEARMAN = {"synflow": 0.737, "jacov": 0.731}
+
+
+def suite_zero_cells(data_dir: Path) -> dict[str, dict]:
+    """arch string -> NAS-Bench-Suite-Zero's CIFAR-10 record, in file order."""
+    raw = json.loads((data_dir / "zero_cost" / "zc_nasbench201.json").read_text())["nasbench201"]["cifar10"]
+    return {arch_to_string(naslib_to_arch(ast.literal_eval(k))): v for k, v in raw.items()}
+
+
+def cell_order(zc: dict, n: int) -> list[str]:
+    rest = [arch_to_string(a) for a in NB201Space().enumerate()]
+    rest = [a for a in rest if a not in zc]
+    random.Random(0).shuffle(rest)
+    return (list(zc) + rest)[:n]
+
+
+def read_scores(path: Path) -> dict[tuple[int, str], dict]:
+    """(seed, arch) -> {"scores": {...}, "seconds": {...}}, merged over the file's lines."""
+    done: dict[tuple[int, str], dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                cell = done.setdefault((rec["seed"], rec["arch"]), {"scores": {}, "seconds": {}})
+                cell["scores"].update(rec["scores"])
+                cell["seconds"].update(rec["seconds"])
+    return done
+
+
+def score_cell(arch: str, seed: int, todo: list[str], x, y, batch: int) -> tuple[dict, dict]:
+    torch.manual_seed(seed)
+    net = nets.nb201_network(arch)
+    scores, seconds = {}, {}
+    spectral = [p for p in todo if p in SPECTRAL]
+    if spectral:
+        t = time.perf_counter()
+        stats = spectral_statistics(net, x, seed=seed, batch_size=batch)
+        dt = time.perf_counter() - t
+        for p in spectral:
+            scores[p], seconds[p] = stats[p], dt
+    for p in todo:
+        if p not in SPECTRAL:
+            t = time.perf_counter()
+            scores[p] = proxies.score(p, net, x, y, seed=seed)
+            seconds[p] = time.perf_counter() - t
+    return scores, seconds
+
+
+def oriented(proxy: str, variant: str) -> bool:
+    return proxies.get(proxy).is_higher_better(**({"statistic": variant} if proxy in SPECTRAL else {}))
+
+
+def make_records(done: dict, cells: list[str], seeds: list[int], todo: list[str], acc: dict, zc: dict,
+                 inputs_desc: str, batch: int) -> list[dict]:
+    records = []
+    for p in todo:
+        for variant in (STATISTICS if p in SPECTRAL else ("default",)):
+            hib = oriented(p, variant)
+            per_seed, secs, n_archs = {"spearman": [], "kendall_tau": []}, [], []
+            ours_by_seed = []
+            for s in seeds:
+                have = [a for a in cells if p in done.get((s, a), {}).get("scores", {})]
+                if len(have) < 3:
+                    continue
+                vals = np.array([_value(done[(s, a)]["scores"][p], variant) for a in have])
+                truth = np.array([acc[a] for a in have])
+                sign = 1.0 if hib else -1.0
+                per_seed["spearman"].append(spearman(truth, sign * vals))
+                per_seed["kendall_tau"].append(kendall_tau(truth, sign * vals))
+                secs += [done[(s, a)]["seconds"][p] for a in have]
+                n_archs.append(len(have))
+                ours_by_seed.append(dict(zip(have, vals)))
+            if not n_archs:
+                continue
+            common = dict(dataset="nb201", method=p, variant=variant, seeds=seeds[:len(n_archs)],
+                          higher_is_better=hib, inputs=inputs_desc, batch_size=batch)
+            records.append(make_record(
+                "proxies", target="cifar10", protocol="sampled-cells", n_archs=min(n_archs),
+                **mean_std(per_seed["spearman"], "spearman"), **mean_std(per_seed["kendall_tau"], "kendall_tau"),
+                seconds_per_arch=float(np.mean(secs)), **common,
+                **({"published_spearman": PUBLISHED_SPEARMAN[p]} if p in PUBLISHED_SPEARMAN else {})))
+            if p in SUITE_ZERO and variant == "default":
+                agree, ours_acc, theirs_acc, overlap = [], [], [], []
+                for ours in ours_by_seed:
+                    both = [a for a in ours if a in zc]
+                    if len(both) < 3:
+                        continue
+                    o = np.array([ours[a] for a in both])
+                    z = np.array([zc[a][SUITE_ZERO[p]] for a in both])
+                    t = np.array([acc[a] for a in both])
+                    agree.append((spearman(z, o), kendall_tau(z, o)))
+                    ours_acc.append(spearman(t, o))
+                    theirs_acc.append(spearman(t, z))
+                    overlap.append(len(both))
+                if agree:
+                    records.append(make_record(
+                        "proxies", target="suite-zero", protocol="suite-zero-cells", n_archs=min(overlap),
+                        **mean_std([a[0] for a in agree], "spearman"), **mean_std([a[1] for a in agree], "kendall_tau"),
+                        spearman_acc_ours=float(np.mean(ours_acc)), spearman_acc_suite_zero=float(np.mean(theirs_acc)),
+                        suite_zero_key=SUITE_ZERO[p], **common))
+    return records
+
+
+def _value(score, variant: str) -> float:
+    return score[variant] if isinstance(score, dict) else score
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=os.environ.get("ARCHREP_DATA_DIR"),
+                    help="benchmark data folder (needs nb201/ and zero_cost/); default $ARCHREP_DATA_DIR")
+    ap.add_argument("--n", type=int, default=3000, help="number of NB201 cells (default 3000)")
+    ap.add_argument("--proxies", default=",".join(DEFAULT_PROXIES), help="comma-separated proxies")
+    ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 (default 1)")
+    ap.add_argument("--inputs", default="cifar10", help="image source of archrep.proxies.inputs (default cifar10)")
+    ap.add_argument("--batch", type=int, default=20, help="images per proxy batch (default 20)")
+    ap.add_argument("--resume", action="store_true", help="skip cells the scores file already holds")
+    ap.add_argument("--write-every", type=int, default=25, help="rewrite the records every N cells")
+    ap.add_argument("--results", default=str(RESULTS), help="folder for the JSON results")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args(argv)
+    if not args.data_dir:
+        ap.error("set --data-dir or ARCHREP_DATA_DIR to the benchmark data folder (../shared/data)")
+    torch.set_num_threads(args.threads)
+    todo = [p.strip() for p in args.proxies.split(",") if p.strip()]
+    for p in todo:
+        proxies.get(p)  # unknown names fail here, listing the valid ones
+    data_dir = Path(args.data_dir)
+    ds = data.load("nb201", data_dir=data_dir)
+    acc = dict(zip(ds.keys.tolist(), ds.target("cifar10").tolist()))
+    zc = suite_zero_cells(data_dir)
+    cells = cell_order(zc, args.n)
+    seeds = list(range(args.seeds))
+    images = load_images(args.inputs, args.batch)
+    x, y = images.x.to(args.device), images.y.to(args.device)
+    inputs_desc = f"{images.source}:{len(x)}"
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    out, scores_path = results / "proxies.json", results / "proxies_scores.jsonl"
+    if not args.resume and scores_path.exists():
+        scores_path.unlink()
+    done = read_scores(scores_path)
+    t0, count = time.perf_counter(), 0
+    with open(scores_path, "a") as f:
+        for seed in seeds:
+            for i, arch in enumerate(cells):
+                have = done.get((seed, arch), {}).get("scores", {})
+                missing = [p for p in todo if p not in have]
+                if not missing:
+                    continue
+                scores, seconds = score_cell(arch, seed, missing, x, y, args.batch)
+                f.write(json.dumps({"seed": seed, "arch": arch, "scores": scores, "seconds": seconds}) + "\n")
+                f.flush()
+                cell = done.setdefault((seed, arch), {"scores": {}, "seconds": {}})
+                cell["scores"].update(scores)
+                cell["seconds"].update(seconds)
+                count += 1
+                if count % args.write_every == 0:
+                    write_records(out, make_records(done, cells, seeds, todo, acc, zc, inputs_desc, args.batch))
+                    print(f"seed {seed}: {i + 1}/{len(cells)} cells, {time.perf_counter() - t0:.0f} s", flush=True)
+    records = make_records(done, cells, seeds, todo, acc, zc, inputs_desc, args.batch)
+    write_records(out, records)
+    for r in records:
+        extra = (f"  ours~acc {r['spearman_acc_ours']:.3f} theirs~acc {r['spearman_acc_suite_zero']:.3f}"
+                 if r["target"] == "suite-zero" else f"  {r['seconds_per_arch']:.3f} s/arch")
+        print(f"{r['target']:10s} {r['method']:9s} {r['variant']:10s} n={r['n_archs']:5d} "
+              f"spearman {r['spearman_mean']:+.3f} kendall {r['kendall_tau_mean']:+.3f}{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
