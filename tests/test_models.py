@@ -49,6 +49,9 @@ def test_predictor_conformance(name, style, data, tmp_path):
     if style == "prune_none":
         assert ds.num_nodes.min() < ds.max_nodes  # padding is exercised
     train, val, test = ds.subset(np.arange(50)), ds.subset(np.arange(50, 60)), ds.subset(np.arange(60, 80))
+    why = models.MODELS.get(name).unsupported(ds)
+    if why:  # e.g. flops-macs-linear without a memory column (tested on its own data elsewhere)
+        pytest.skip(why)
     model = quick(name)
     try:
         assert model.fit(train, "y", val) is model

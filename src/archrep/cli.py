@@ -7,6 +7,9 @@
     archrep eval --checkpoint DIR/seed_0 --data nb201
     archrep predict --checkpoint DIR/seed_0 '|nor_conv_3x3~0|+|...'  graph.json
     archrep tokenize --data nb201 --out nb201_tokens.npz   TART's LAP tokens of every architecture
+    archrep profile MODEL.onnx [--precision fp32|int8|bf16] [--threads N] [--store URL]   measure latency
+    archrep predict-latency MODEL.onnx --checkpoint DIR [--platform TEXT]   predict its latency
+    archrep latency-dataset build|extend|info --store URL ...   profile the model zoo into a LatencyStore
 
 Every command that computes numbers prints a table and writes JSON; errors on bad input are one
 line naming the input and the fix (exit status 2).
@@ -295,6 +298,137 @@ def cmd_predict(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- latency
+def _platform(runtime: str, precision: str, threads: int):
+    from archrep.latency import detect
+
+    if threads < 1:
+        raise ArchrepError(f"--threads {threads}: need at least one thread")
+    return detect(runtime=runtime, precision=precision, threads=threads)
+
+
+def cmd_profile(args) -> int:
+    from archrep.io import from_onnx
+    from archrep.latency import LatencyStore, profile
+
+    platform = _platform(args.runtime, args.precision, args.threads)
+    m = profile(args.model, platform, batch=args.batch, repeats=args.repeats)
+    row = {"model": args.model, "median_ms": round(m.median_ms, 4), "iqr_ms": round(m.iqr_ms, 4),
+           "min_ms": round(m.min_ms, 4), "spread": f"{100 * m.rel_spread:.1f}%", "rounds": m.rounds, "batch": m.batch}
+    if args.json:
+        print(json.dumps({"model": args.model, "platform": platform.id, **m.to_dict()}, indent=1))
+    else:
+        _print_table([row], list(row), f"{platform.template(m.batch)}  [{platform.id}]")
+    if args.store:
+        with LatencyStore(args.store) as store:
+            graph = from_onnx(args.model, batch=args.batch)
+            stored = store.add(graph, m, platform, family=args.family)
+        print(f"{'stored in' if stored else 'already in'} {args.store} (graph {graph.hash()[:12]})", file=sys.stderr)
+    return 0
+
+
+def _onnx_dataset(path: str, model, platform: str | None):
+    """The ArchDataset of one ONNX model for ``model`` (a fitted predictor): the checkpoint's op
+    vocabulary, cost columns ``flops`` / ``memory`` (MB of traffic) / ``params`` in millions, and for a
+    model trained on several platforms the platform text as a one-row stacked dataset."""
+    from archrep.data.dataset import ArchDataset
+    from archrep.io import from_onnx
+    from archrep.latency.stacked import PLATFORM_COLUMN, TEXTS_META
+    from archrep.models.latency import MEMORY_COLUMN
+
+    graph = from_onnx(path)
+    info = model.data_info
+    costs = {"flops": graph.attrs["flops"] / 1e6, MEMORY_COLUMN: graph.attrs["mem_bytes"] / 1e6,
+             "params": graph.attrs["params"] / 1e6}
+    targets = {k: [v] for k, v in costs.items()}
+    meta = {}
+    if info.get("row_platforms"):
+        text = platform or _platform("onnxruntime", "fp32", 1).template(1)
+        targets[PLATFORM_COLUMN], meta[TEXTS_META] = [0.0], [text]
+    elif platform:
+        raise ArchrepError(f"checkpoint {model.name!r} was trained for one platform (its platform text is fixed); "
+                           "--platform needs a model trained on several platforms (a stacked dataset, "
+                           "archrep.latency.stacked.stack_settings)")
+    unknown = sorted(set(graph.ops) - set(info["op_vocab"]))
+    if unknown:
+        raise ArchrepError(f"{path}: ops {unknown} are not in the checkpoint's op vocabulary "
+                           f"({', '.join(info['op_vocab'])}); use a predictor trained on ONNX graphs that have them")
+    ds = ArchDataset.from_graphs(Path(path).name, [Path(path).name], [graph], targets, op_vocab=info["op_vocab"],
+                                 max_nodes=max(info.get("max_nodes") or 0, graph.num_nodes), meta=meta)
+    return ds, costs
+
+
+def cmd_predict_latency(args) -> int:
+    model = _load_checkpoint(args.checkpoint)
+    ds, costs = _onnx_dataset(args.model, model, args.platform)
+    pred = float(model.predict(ds)[0])
+    out = {"model": args.model, "predictor": model.name, "target": model.target, "prediction": pred,
+           "platform": (ds.meta.get("platform_texts") or [None])[0], **{k: round(v, 4) for k, v in costs.items()}}
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        _print_table([{k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in out.items() if v is not None}],
+                     [k for k, v in out.items() if v is not None])
+    return 0
+
+
+def _platform_specs(text: str) -> list:
+    """'onnxruntime:fp32:1,torch:fp32:1' -> Platforms of this machine (runtime:precision:threads)."""
+    out = []
+    for spec in [t.strip() for t in text.split(",") if t.strip()]:
+        parts = spec.split(":")
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise ArchrepError(f"--platforms {spec!r}: expected RUNTIME:PRECISION:THREADS, e.g. onnxruntime:int8:1")
+        out.append(_platform(parts[0], parts[1], int(parts[2])))
+    if not out:
+        raise ArchrepError("--platforms: give at least one RUNTIME:PRECISION:THREADS")
+    return out
+
+
+def zoo_jobs(per_family: int, families: Sequence[str] | None, seed: int) -> list[tuple[str, dict]]:
+    """``per_family`` sampled configs of each zoo family; job i of a family depends only on (seed,
+    family, i), so a larger ``per_family`` keeps the first jobs and adds new ones (extending a dataset)."""
+    import random
+
+    from archrep.zoo import families as zoo
+
+    names = list(families) if families else zoo.list()
+    for name in names:
+        zoo.get(name)  # unknown names list the valid ones
+    if per_family < 1:
+        raise ArchrepError(f"--per-family {per_family}: need at least one model per family")
+    return [(name, zoo.get(name).sample_config(random.Random(f"{seed}/{name}/{i}")))
+            for name in names for i in range(per_family)]
+
+
+def cmd_latency_dataset(args) -> int:
+    from archrep.latency import LatencyStore, profile_jobs
+
+    if args.action in ("info", "extend") and "://" not in args.store and not Path(args.store).exists():
+        raise ArchrepError(f"--store {args.store!r} does not exist; create it with 'archrep latency-dataset build'")
+    with LatencyStore(args.store) as store:
+        if args.action != "info":
+            families = [f.strip() for f in args.families.split(",")] if args.families else None
+            jobs = zoo_jobs(args.per_family, families, args.seed)
+            for platform in _platform_specs(args.platforms):
+                counts = profile_jobs(store, jobs, platform, progress=not args.no_progress, repeats=args.repeats)
+                print(f"{platform.id}: measured {counts['measured']}, already there {counts['skipped']}")
+        platforms = store.platforms()
+        rows = []
+        for pid, platform in platforms.items():
+            ms = store.measurements(pid)
+            by_family: dict[str, int] = {}
+            for m in ms:
+                by_family[m["family"] or "-"] = by_family.get(m["family"] or "-", 0) + 1
+            rows.append({"platform": pid, "measurements": len(ms), "families": len(by_family),
+                         "per family": ", ".join(f"{k} {v}" for k, v in sorted(by_family.items()))})
+        counts = store.counts()
+        _print_table(rows, ["platform", "measurements", "families", "per family"],
+                     f"{args.store}: {counts['graphs']} graphs, {counts['platforms']} platforms, "
+                     f"{counts['measurements']} measurements")
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from archrep import __version__
@@ -409,6 +543,47 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("archs", nargs="+", metavar="ARCH", help="arch string of the checkpoint's space, a JSON graph, or a .json file")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pr.set_defaults(func=cmd_predict)
+
+    def platform_args(sp):
+        sp.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "torch"])
+        sp.add_argument("--precision", default="fp32", choices=["fp32", "int8", "bf16", "fp16"],
+                        help="int8: onnxruntime static quantisation; bf16/fp16 where the hardware supports them")
+        sp.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+
+    pf = sub.add_parser("profile", help="measure the latency of an ONNX model on this machine")
+    pf.add_argument("model", metavar="MODEL.onnx")
+    platform_args(pf)
+    pf.add_argument("--batch", type=int, help="fills a symbolic batch dimension")
+    pf.add_argument("--repeats", type=int, default=20, help="timed runs per round (default 20)")
+    pf.add_argument("--store", help="LatencyStore to add the measurement to: a SQLite file or an SQLAlchemy URL")
+    pf.add_argument("--family", help="model family recorded with the graph in --store")
+    pf.add_argument("--json", action="store_true", help="print the measurement as JSON")
+    pf.set_defaults(func=cmd_profile)
+
+    pl = sub.add_parser("predict-latency", help="predict the latency of an ONNX model with a trained predictor")
+    pl.add_argument("model", metavar="MODEL.onnx")
+    pl.add_argument("--checkpoint", required=True, help="folder of a latency predictor (Predictor.save)")
+    pl.add_argument("--platform", help="platform text for a model trained on several platforms "
+                                       "(default: this machine's, onnxruntime fp32 1 thread)")
+    pl.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pl.set_defaults(func=cmd_predict_latency)
+
+    ld = sub.add_parser("latency-dataset",
+                        help="profile the model zoo into a LatencyStore (resumable), or describe one",
+                        description="build: sample --per-family configs of each zoo family and measure them on each "
+                                    "--platforms setting; extend: the same on an existing store (a larger --per-family "
+                                    "keeps the earlier models and adds new ones; new platforms measure every model); "
+                                    "rerunning either after a crash skips what is stored. info: counts per platform.")
+    ld.add_argument("action", choices=["build", "extend", "info"])
+    ld.add_argument("--store", required=True, help="a SQLite file or an SQLAlchemy URL")
+    ld.add_argument("--per-family", type=int, default=200, help="models per family (default 200)")
+    ld.add_argument("--families", help="comma-separated zoo families (default: all ten)")
+    ld.add_argument("--platforms", default="onnxruntime:fp32:1",
+                    help="comma-separated RUNTIME:PRECISION:THREADS of this machine (default onnxruntime:fp32:1)")
+    ld.add_argument("--seed", type=int, default=0, help="sampling seed of the configs (default 0)")
+    ld.add_argument("--repeats", type=int, default=20, help="timed runs per round (default 20)")
+    ld.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ld.set_defaults(func=cmd_latency_dataset)
     return p
 
 

@@ -27,6 +27,7 @@ one is assumed and why.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from archrep.errors import UnknownNameError
@@ -226,5 +227,25 @@ def setting_template(setting: str) -> str:
     return platform_template(platform_description(setting))
 
 
+def spec_distance(a: str, b: str) -> float:
+    """How far apart two settings' hardware is by the published numbers: the Euclidean distance
+    of (log10 peak throughput, log10 memory bandwidth, log10 batch) over the coordinates both
+    know, plus 1 when the device kinds differ (a GPU is never "near" a phone of equal FLOPS).
+    Used to pick the nearest seen device for an unseen one (:func:`nearest_setting`)."""
+    sa, sb = get_setting(a), get_setting(b)
+    da, db = DEVICES[sa.device], DEVICES[sb.device]
+    pairs = [(da.peak_tflops, db.peak_tflops), (da.memory_gbs, db.memory_gbs), (sa.batch, sb.batch)]
+    sq = sum((math.log10(x) - math.log10(y)) ** 2 for x, y in pairs if x and y)
+    return math.sqrt(sq) + (da.kind != db.kind)
+
+
+def nearest_setting(setting: str, candidates) -> str:
+    """The candidate setting with the smallest :func:`spec_distance` to ``setting`` (ties: first)."""
+    candidates = list(candidates)
+    if not candidates:
+        raise UnknownNameError(f"nearest_setting({setting!r}): no candidate settings to choose from")
+    return min(candidates, key=lambda c: spec_distance(setting, c))
+
+
 __all__ = ["KINDS", "RUNTIMES", "Device", "Setting", "DEVICES", "SETTINGS", "HELP_ALIASES", "get_setting",
-           "help_setting", "platform_description", "setting_template"]
+           "help_setting", "platform_description", "setting_template", "spec_distance", "nearest_setting"]

@@ -4,9 +4,11 @@ Every predictor follows :class:`archrep.models.base.Predictor` (``fit`` / ``pred
 and is read back with :func:`load`. Built in: ``params`` and ``flops`` (rank by a dataset
 column), ``mlp`` (adjacency + one-hot ops -> MLP), ``gin`` (dense batched GIN), ``gatedgcn``
 (FGP's residual gated GCN), ``tart`` (LAP tokens + Transformer encoder) and its pure-Transformer
-baseline ``transformer``, and ``ledg`` (LeDG-Former: language-embedded op tokens + Dynamic Graph
-Self-Attention + a platform token). Every torch predictor's network is an :class:`EncoderNet`
-(graph embedding + score head), so :mod:`archrep.pretrain` can pre-train any of them.
+baseline ``transformer``, ``ledg`` (LeDG-Former: language-embedded op tokens + Dynamic Graph
+Self-Attention + a platform token), and the analytic latency baselines ``flops-linear``,
+``flops-macs-linear`` and ``kernel-additive`` (:mod:`archrep.models.latency`). Every torch
+predictor's network is an :class:`EncoderNet` (graph embedding + score head), so
+:mod:`archrep.pretrain` can pre-train any of them.
 """
 from __future__ import annotations
 
@@ -63,7 +65,7 @@ def variant_config(name: str, variant: str) -> dict:
 
 
 # built-in predictors register themselves on import
-from archrep.models import baselines, gatedgcn, gin, ledg, mlp, tart  # noqa: E402,F401
+from archrep.models import baselines, gatedgcn, gin, latency, ledg, mlp, tart  # noqa: E402,F401
 
 __all__ = ["MODELS", "EncoderNet", "Predictor", "TorchPredictor", "register_model", "create", "list_models",
            "hyperparameters", "variants", "variant_config", "load"]

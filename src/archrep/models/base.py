@@ -310,12 +310,18 @@ class TorchPredictor(Predictor):
     whose weights replace the freshly initialised encoder's before training (the score head
     stays fresh); None trains from scratch. It must come from the same encoder with the same
     architecture hyper-parameters, pre-trained on the same dataset, else fitting says what differs.
+
+    ``log_target``: learn log(target) and predict exp of the network's output (targets must be
+    positive). For latency, whose values span orders of magnitude, this makes the MSE loss weigh
+    relative errors (what MAPE and Acc@10% measure) instead of the largest networks' absolute
+    errors; ``normalisation`` then holds the mean/std of the log targets.
     """
 
     defaults: ClassVar[dict] = {
         "epochs": 100, "batch_size": 32, "lr": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw",
         "scheduler": "cosine", "loss": "hinge", "margin": 0.5, "pair_ratio": 32.0, "mse_weight": 1.0,
         "hinge_weight": 1.0, "patience": 30, "grad_clip": None, "standardize": True, "init": None,
+        "log_target": False,
     }
     choices: ClassVar[dict] = {"optimizer": tuple(trainer.OPTIMIZERS), "scheduler": trainer.SCHEDULERS,
                                "loss": tuple(LOSSES.names())}
@@ -383,9 +389,9 @@ class TorchPredictor(Predictor):
         loss_cfg = {k: c[k] for k in loss_settings(c["loss"])}
         val_kw = {}
         if val is not None:
-            val_kw = {"val_inputs": self.network_inputs(val), "val_y": val.target(target)}
+            val_kw = {"val_inputs": self.network_inputs(val), "val_y": self._learnt(val, target)}
         result = trainer.train_network(
-            self.net, self.network_inputs(train), train.target(target), **val_kw, epochs=c["epochs"],
+            self.net, self.network_inputs(train), self._learnt(train, target), **val_kw, epochs=c["epochs"],
             batch_size=c["batch_size"], lr=c["lr"], weight_decay=c["weight_decay"], optimizer=c["optimizer"],
             loss=c["loss"], loss_cfg=loss_cfg, scheduler=c["scheduler"], patience=c["patience"],
             grad_clip=c["grad_clip"], standardize=c["standardize"], seed=c["seed"], progress=self.progress,
@@ -393,6 +399,16 @@ class TorchPredictor(Predictor):
         self.net.cpu()
         self.normalisation = result.scaler.to_dict()
         self.history = result.history
+
+    def _learnt(self, ds: ArchDataset, target: str) -> np.ndarray:
+        """The values the network learns for ``target``: as they are, or their log (``log_target``)."""
+        y = ds.target(target)
+        if not self.config["log_target"]:
+            return y
+        if (y <= 0).any():
+            raise ArchrepError(f"model {self.name!r}: log_target=True needs a positive target, but {target!r} of "
+                               f"dataset {ds.name!r} has {int((y <= 0).sum())} values <= 0; use log_target=False")
+        return np.log(y)
 
     def _predict(self, ds):
         scaler = trainer.Standardizer(self.normalisation["mean"], self.normalisation["std"])
@@ -402,7 +418,8 @@ class TorchPredictor(Predictor):
             scores = trainer.predict_network(self.net, self.network_inputs(ds), device=dev)
         finally:
             self.net.cpu()
-        return scaler.inverse(scores)
+        out = scaler.inverse(scores)
+        return np.exp(out) if self.config["log_target"] else out
 
     def state_dict(self):
         return {} if self.net is None else self.net.state_dict()

@@ -32,6 +32,14 @@ Choices where the paper is silent ([U] in methods.md), all hyper-parameters:
   INT8", "Analog noisy PCM", "Analog hardware-aware PCM" [+ " Drift 1h" ...] for the
   analog-nasbench targets); ``platform`` overrides it with any text (a
   :func:`~archrep.features.templates.platform_template` of a device, for latency).
+* **Several platforms in one model** (ours; how the paper batches its platforms is not said):
+  fitted on a stacked dataset (:func:`archrep.latency.stacked.stack_settings`, one row per
+  architecture and platform), each row's platform token is the embedding of that row's platform
+  text, an extra per-row network input, instead of one shared buffer; ``platform`` must then be
+  None. Predicting needs a stacked dataset too, whose texts may name platforms never seen in
+  training (zero-shot); they are embedded at predict time, so the language model is needed then.
+  The ``platform`` buffer then holds the mean of the training platforms' embeddings (it fixes the
+  token's width and is what a pre-trained encoder would see).
 
 Ablations of the paper's Table 4, one hyper-parameter each (the faithful setting is the default;
 ``LeDGPredictor.variants`` names them for the benchmarks):
@@ -62,6 +70,7 @@ from torch.nn import functional as F
 from archrep.errors import ArchrepError, DataError, MissingDependencyError, UnknownNameError
 from archrep.features.language import LM_EXTRA_HINT, POOLINGS, LanguageEmbedder
 from archrep.features.templates import condition_template
+from archrep.latency.stacked import row_platforms
 from archrep.models import register_model
 from archrep.models.base import EncoderNet, TorchPredictor
 
@@ -229,9 +238,16 @@ class LeDGFormer(EncoderNet):
         self.embedding_dim = d_model * (2 if platform is not None else 1)
         self.head = nn.Sequential(nn.Linear(self.embedding_dim, d_model), nn.GELU(), nn.Linear(d_model, 1))
 
-    def tokens(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor):
+    def platform_tokens(self, b: int, platform: torch.Tensor | None) -> torch.Tensor:
+        """(B, d) projected platform embeddings: per row from ``platform`` (B, E) when given, else the buffer's."""
+        if platform is not None:
+            return self.plat_proj(platform)
+        return self.plat_proj(self.platform).expand(b, -1)
+
+    def tokens(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor, platform: torch.Tensor | None = None):
         """Input tokens (B, N, d) and what the blocks need: struct masks, key mask, causal mask,
-        the adjacency padded to N tokens, and the real-node mask (B, N)."""
+        the adjacency padded to N tokens, and the real-node mask (B, N). ``platform`` (B, E):
+        per-row platform embeddings replacing the ``platform`` buffer (several-platform training)."""
         b, m = ops.shape
         valid = mask > 0
         idx = ops.long().clamp(min=0)
@@ -250,8 +266,7 @@ class LeDGFormer(EncoderNet):
             struct = torch.ones(b, 1, m, m, dtype=torch.bool, device=x.device)
         real = valid
         if self.platform is not None:
-            p = self.plat_proj(self.platform).expand(b, 1, -1)
-            x = torch.cat([x, p], dim=1)
+            x = torch.cat([x, self.platform_tokens(b, platform)[:, None]], dim=1)
             struct = F.pad(struct, (0, 1, 0, 1), value=True)  # platform <-> every token, in every mask
             a = F.pad(a, (0, 1, 0, 1))
             valid = F.pad(valid, (0, 1), value=True)
@@ -260,8 +275,9 @@ class LeDGFormer(EncoderNet):
         key_ok = valid[:, None, :] | torch.eye(n, dtype=torch.bool, device=x.device)
         return x, struct, key_ok, causal_mask(valid), a, real
 
-    def graph_embedding(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x, struct, key_ok, causal, a, real = self.tokens(ops, adj, mask)
+    def graph_embedding(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor,
+                        platform: torch.Tensor | None = None) -> torch.Tensor:
+        x, struct, key_ok, causal, a, real = self.tokens(ops, adj, mask, platform)
         for block in self.blocks:
             x = block(x, struct, key_ok, causal, a)
         x = self.ln(x) * real[..., None]
@@ -269,7 +285,7 @@ class LeDGFormer(EncoderNet):
         if self.readout == "mean":
             pooled = pooled / real.sum(dim=1, keepdim=True).clamp(min=1)
         if self.platform is not None:
-            pooled = torch.cat([pooled, self.plat_proj(self.platform).expand(x.shape[0], -1)], dim=-1)
+            pooled = torch.cat([pooled, self.platform_tokens(x.shape[0], platform)], dim=-1)
         return pooled
 
 
@@ -321,6 +337,8 @@ class LeDGPredictor(TorchPredictor):
         super().__init__(seed, progress, device, **hparams)
         #: language tensors for build_network: "op_table" (V, E) and/or "platform" (E,)
         self._lm_tensors: dict[str, torch.Tensor] = {}
+        #: the per-row platform texts of the dataset being fitted (several-platform training), else None
+        self._fit_platforms: list[str] | None = None
 
     def _check_config(self) -> None:
         super()._check_config()
@@ -351,17 +369,22 @@ class LeDGPredictor(TorchPredictor):
         fine-tuning recomputes it for its own target)."""
         return self.config["platform"] or condition_text(target or "digital")
 
+    def _embedder(self) -> LanguageEmbedder:
+        c = self.config
+        return LanguageEmbedder(c["lm"], pooling=c["lm_pooling"], random_init=c["lm_init"] == "random", seed=c["seed"])
+
     def _embed_language(self, target: str | None) -> dict[str, torch.Tensor]:
         c = self.config
         if not self.needs_lm:
             return {}
         try:
-            embedder = LanguageEmbedder(c["lm"], pooling=c["lm_pooling"], random_init=c["lm_init"] == "random",
-                                        seed=c["seed"])
+            embedder = self._embedder()
             out = {}
             if c["node_embedding"] == "language":
                 out["op_table"] = torch.from_numpy(embedder.embed_ops(self.data_info["op_vocab"]))
-            if c["platform_token"]:
+            if c["platform_token"] and self._fit_platforms is not None:
+                out["platform"] = torch.from_numpy(embedder.embed(sorted(set(self._fit_platforms))).mean(axis=0))
+            elif c["platform_token"]:
                 out["platform"] = torch.from_numpy(embedder.embed([self.platform_text(target)])[0])
         except MissingDependencyError as exc:
             raise MissingDependencyError(
@@ -370,7 +393,38 @@ class LeDGPredictor(TorchPredictor):
         return out
 
     def _prepare(self, target):
+        if self._fit_platforms is not None:
+            self.data_info["row_platforms"] = True
         self._lm_tensors = self._embed_language(target)
+
+    def _fit(self, train, target, val):
+        texts = row_platforms(train)
+        if texts is not None and (self.config["platform"] is not None or not self.config["platform_token"]):
+            raise ArchrepError(f"model 'ledg': dataset {train.name!r} has a platform per row; fit it with "
+                               "platform=None and platform_token=True (each row's text is its platform token)")
+        self._fit_platforms = texts
+        try:
+            super()._fit(train, target, val)
+        finally:
+            self._fit_platforms = None
+
+    def network_inputs(self, ds):
+        inputs = super().network_inputs(ds)
+        if not self.data_info.get("row_platforms"):
+            return inputs
+        texts = row_platforms(ds)
+        if texts is None:
+            raise ArchrepError(f"model 'ledg' was trained on several platforms and needs each row's platform text; "
+                               f"dataset {ds.name!r} has none: build it with archrep.latency.stacked.stack_settings")
+        unique = sorted(set(texts))
+        try:
+            table = self._embedder().embed(unique)
+        except MissingDependencyError as exc:
+            raise MissingDependencyError(f"model 'ledg' trained on several platforms embeds each platform text when "
+                                         f"predicting ({exc}); install it with {LM_EXTRA_HINT}") from None
+        where = {t: i for i, t in enumerate(unique)}
+        inputs["platform"] = torch.from_numpy(table[[where[t] for t in texts]])
+        return inputs
 
     def _restore(self, state):
         c = self.config

