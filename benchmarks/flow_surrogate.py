@@ -14,27 +14,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 
+from timing import timed  # benchmarks/timing.py, beside this script
 from archrep import data
 from archrep.features.flow import flow_config, flow_surrogates, surrogates_for
 from archrep.results import make_record, write_records
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def timed(fn, repeats: int) -> list[float]:
-    """Seconds of ``repeats`` calls of ``fn`` after one warm-up call."""
-    fn()
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def check_against_single_graphs(ds, params, surrogates: np.ndarray, sample: int, seed: int) -> int:

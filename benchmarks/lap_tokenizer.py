@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from timing import timed  # benchmarks/timing.py, beside this script
 from archrep import data, spaces
 from archrep.data.dataset import ArchDataset
 from archrep.errors import UnknownNameError
@@ -129,17 +129,6 @@ def check_agreement(ops, batched, reference, eigvals, dp: int = DP) -> int:
         if not np.allclose(a @ a.T, b @ b.T, atol=1e-4):
             raise AssertionError(f"graph {i}: eigenvector subspaces differ")
     return len(checked)
-
-
-def timed(fn, repeats: int) -> list[float]:
-    """Seconds of ``repeats`` calls of ``fn`` after one warm-up call."""
-    fn()
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def bench(name: str, ops: np.ndarray, adj: np.ndarray, num_ops: int, repeats: int, **extra) -> list[dict]:

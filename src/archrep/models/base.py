@@ -156,6 +156,16 @@ class Predictor:
         or None; lets benchmarks skip such cells instead of failing."""
         return None
 
+    @classmethod
+    def _missing_columns(cls, ds: ArchDataset, columns) -> str | None:
+        """The :meth:`unsupported` reason of a predictor that reads dataset ``columns``, or None."""
+        missing = [c for c in columns if c not in ds.targets]
+        if not missing:
+            return None
+        return (f"the {cls.name!r} predictor needs the column(s) {', '.join(map(repr, missing))}, but dataset "
+                f"{ds.name!r} has none (its columns: {', '.join(ds.target_names) or 'none'}); use a dataset "
+                f"that records them or another predictor")
+
     def _check_config(self) -> None:
         """Model-specific checks of ``self.config`` beyond types and choices (none by default)."""
 

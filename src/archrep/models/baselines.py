@@ -24,11 +24,7 @@ class ColumnBaseline(Predictor):
 
     @classmethod
     def unsupported(cls, ds: ArchDataset) -> str | None:
-        if cls.column not in ds.targets:
-            return (f"the {cls.name!r} baseline needs a {cls.column!r} column, but dataset {ds.name!r} has none "
-                    f"(its columns: {', '.join(ds.target_names) or 'none'}); use a dataset that provides "
-                    f"{cls.column!r} or another predictor")
-        return None
+        return cls._missing_columns(ds, [cls.column])
 
     def _values(self, ds: ArchDataset) -> np.ndarray:
         why = self.unsupported(ds)

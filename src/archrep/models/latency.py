@@ -52,12 +52,7 @@ class LinearCostModel(Predictor):
 
     @classmethod
     def unsupported(cls, ds: ArchDataset) -> str | None:
-        missing = [c for c in cls.columns if c not in ds.targets]
-        if missing:
-            return (f"the {cls.name!r} predictor needs the column(s) {', '.join(map(repr, missing))}, but dataset "
-                    f"{ds.name!r} has none (its columns: {', '.join(ds.target_names) or 'none'}); use a dataset "
-                    f"that records them or another predictor")
-        return None
+        return cls._missing_columns(ds, cls.columns)
 
     def _design(self, ds: ArchDataset) -> np.ndarray:
         why = self.unsupported(ds)
