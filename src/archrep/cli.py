@@ -10,6 +10,8 @@
     archrep profile MODEL.onnx [--precision fp32|int8|bf16] [--threads N] [--store URL]   measure latency
     archrep predict-latency MODEL.onnx --checkpoint DIR [--platform TEXT]   predict its latency
     archrep latency-dataset build|extend|info --store URL ...   profile the model zoo into a LatencyStore
+    archrep proxy --space nb201 --proxy vintk --n 1000 --out FILE   score archs with a training-free proxy
+    archrep search --space vit-tiny --strategy evolution --proxy vintk --budget-params 5e6   proxy-driven search
 
 Every command that computes numbers prints a table and writes JSON; errors on bad input are one
 line naming the input and the fix (exit status 2).
@@ -429,6 +431,134 @@ def cmd_latency_dataset(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- proxies and search
+def _proxy_inputs(args):
+    from archrep.proxies.inputs import load_images
+
+    return load_images(args.inputs, args.batch, seed=args.seed)
+
+
+def _proxy_archs(space, n: int, seed: int) -> list:
+    """``n`` distinct archs: a seeded shuffle of the whole space when it is finite, else samples."""
+    import random
+
+    rng = random.Random(seed)
+    if space.finite:
+        archs = list(space.enumerate())
+        rng.shuffle(archs)
+        return archs[:n]
+    seen: dict[str, object] = {}
+    for _ in range(50 * n):
+        if len(seen) == n:
+            break
+        a = space.sample(rng)
+        seen.setdefault(space.key(a), a)
+    return list(seen.values())
+
+
+def _read_scores_file(path: Path, space: str, proxy: str, seed: int, inputs: str) -> dict[str, dict]:
+    """arch key -> line of an existing ``archrep proxy`` file (a torn last line is dropped and the
+    file rewritten atomically without it); a file of another space/proxy/seed is an error."""
+    from archrep.data.cache import atomic_write_bytes
+
+    done: dict[str, dict] = {}
+    lines = path.read_text().splitlines(keepends=True)
+    good = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+            if not line.endswith("\n"):
+                raise ValueError("torn line")
+        except ValueError:
+            continue
+        have = tuple(rec.get(k) for k in ("space", "proxy", "seed", "inputs"))
+        if have != (space, proxy, seed, inputs):
+            raise ArchrepError(f"--out {path} holds scores of space/proxy/seed/inputs {'/'.join(map(str, have))}, "
+                               f"not {space}/{proxy}/{seed}/{inputs}: choose another --out")
+        done[rec["arch"]] = rec
+        good.append(line)
+    if len(good) != len(lines):
+        atomic_write_bytes(path, "".join(good).encode())
+    return done
+
+
+def cmd_proxy(args) -> int:
+    import time
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from archrep import nets, proxies, spaces
+
+    space = spaces.get(args.space)
+    nets.BUILDERS.get(args.space)  # a space without networks fails here, listing the ones with
+    spec = proxies.get(args.proxy)
+    if args.n < 1:
+        raise ArchrepError(f"--n must be at least 1, got {args.n}")
+    out = Path(args.out)
+    images = _proxy_inputs(args)
+    x, y = images.x.to(args.device), images.y.to(args.device)
+    inputs = f"{images.source}:{len(x)}"
+    done = _read_scores_file(out, args.space, args.proxy, args.seed, inputs) if out.exists() else {}
+    archs = _proxy_archs(space, args.n, args.seed)
+    todo = [a for a in archs if space.key(a) not in done]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with open(out, "a") as f:
+        for arch in tqdm(todo, desc=f"{args.proxy} on {args.space}", disable=args.no_progress, unit="arch"):
+            t = time.perf_counter()
+            torch.manual_seed(args.seed)
+            net = nets.network(args.space, arch).to(args.device)
+            value = spec(net, x, y, seed=args.seed)
+            rec = {"space": args.space, "arch": space.key(arch), "proxy": args.proxy, "score": value,
+                   "higher_is_better": spec.is_higher_better(), "seed": args.seed,
+                   "inputs": inputs, "seconds": round(time.perf_counter() - t, 6)}
+            f.write(json.dumps(rec) + "\n")  # one write per line: a line is whole or torn, never mixed
+            f.flush()
+            done[rec["arch"]] = rec
+    keys = [space.key(a) for a in archs]
+    sign = 1.0 if spec.is_higher_better() else -1.0
+    top = sorted(keys, key=lambda k: -sign * done[k]["score"])[:5]
+    _print_table([{"rank": i + 1, "arch": k, args.proxy: f"{done[k]['score']:.6g}"} for i, k in enumerate(top)],
+                 ["rank", "arch", args.proxy],
+                 f"{args.proxy} on {len(keys)} {args.space} archs ({len(todo)} scored now, {len(keys) - len(todo)} "
+                 f"already in {out}; {'higher' if sign > 0 else 'lower'} is better); top 5:")
+    if todo:
+        print(f"\n{(time.perf_counter() - t0) / len(todo):.3f} s per arch; wrote {out}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    from tqdm.auto import tqdm
+
+    from archrep import nets, search, spaces
+
+    space = spaces.get(args.space)
+    strategy = search.get(args.strategy)
+    if args.oracle:
+        obj = search.OracleObjective.from_dataset(space, args.space, args.oracle, data_dir=args.data_dir)
+    else:
+        nets.BUILDERS.get(args.space)
+        obj = search.ProxyObjective(space, args.proxy, _proxy_inputs(args), seed=args.seed, device=args.device,
+                                    cache_path=args.cache)
+    kw = {"population": args.population, "sample_size": args.sample_size} if args.strategy == "evolution" else {}
+    with tqdm(total=args.queries, desc=f"{args.strategy} ({obj.name}) on {args.space}", disable=args.no_progress,
+              unit="query") as bar:
+        result = strategy(space, obj, queries=args.queries, seed=args.seed, budget_params=args.budget_params,
+                          callback=lambda h: bar.update(1), **kw)
+    best = result.best_arch
+    row = {"best arch": best, "objective (higher better)": f"{result.best_score:.6g}",
+           **({obj.proxy: f"{obj.raw(best):.6g}"} if isinstance(obj, search.ProxyObjective) else {}),
+           "params": f"{search.arch_params(space, best):,}", "queries": result.n_queries,
+           "unique": result.n_unique, "seconds": f"{result.seconds:.1f}"}
+    _print_table([row], list(row), f"{args.strategy} on {args.space}, objective {obj.name}"
+                 + (f", budget {args.budget_params:,.0f} params" if args.budget_params else ""))
+    if args.out:
+        _write_json(Path(args.out), result.to_dict())
+        print(f"\nwrote {args.out}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from archrep import __version__
@@ -584,6 +714,44 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("--repeats", type=int, default=20, help="timed runs per round (default 20)")
     ld.add_argument("--no-progress", action="store_true", help="no progress bars")
     ld.set_defaults(func=cmd_latency_dataset)
+
+    def proxy_args(sp, proxy_default):
+        sp.add_argument("--space", required=True, help="search space with networks: nb201, nb101, vit, vit-tiny, vit-tiny-msa")
+        sp.add_argument("--proxy", default=proxy_default,
+                        help=f"training-free proxy (default {proxy_default}): params, flops, grad_norm, snip, synflow, "
+                             "jacov, naswot, ntk, vintk, ntk_msa, ... (a wrong name lists them)")
+        sp.add_argument("--seed", type=int, default=0, help="sampling, network initialisation and proxy seed (default 0)")
+        sp.add_argument("--inputs", default="cifar10", choices=["cifar10", "fashion-mnist", "digits", "gaussian", "auto"],
+                        help="images the proxy sees (default cifar10: 20 real CIFAR-10 test images); gaussian is synthetic")
+        sp.add_argument("--batch", type=int, default=20, help="number of images (default 20)")
+        sp.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+        sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    px = sub.add_parser("proxy", help="score N architectures of a space with a training-free proxy (JSON lines)",
+                        description="Score --n architectures (a seeded shuffle of a finite space, else distinct "
+                                    "samples) with a proxy on real images; one JSON line per arch (space, arch, "
+                                    "proxy, score, higher_is_better, seed, inputs, seconds), each written whole. "
+                                    "If --out exists the archs it holds are skipped (resume).")
+    proxy_args(px, "synflow")
+    px.add_argument("--n", type=int, required=True, help="number of architectures")
+    px.add_argument("--out", required=True, metavar="FILE", help="JSON-lines output (appended to, resumable)")
+    px.set_defaults(func=cmd_proxy)
+
+    se = sub.add_parser("search", help="search a space with a proxy (or the benchmark accuracy) under a parameter budget",
+                        description="Run a search strategy (evolution: regularised evolution; random) whose objective "
+                                    "is a proxy of the untrained networks, or with --oracle a target of the space's "
+                                    "benchmark dataset (nb201: cifar10). Archs over --budget-params are rejected.")
+    proxy_args(se, "synflow")
+    se.add_argument("--strategy", default="evolution", help="search strategy: evolution (default) or random")
+    se.add_argument("--budget-params", type=float, help="at most this many parameters per arch (e.g. 5e6)")
+    se.add_argument("--queries", type=int, default=100, help="objective queries (default 100)")
+    se.add_argument("--population", type=int, default=20, help="evolution: population size (default 20)")
+    se.add_argument("--sample-size", type=int, default=5, help="evolution: tournament sample size (default 5)")
+    se.add_argument("--oracle", metavar="TARGET", help="search on the benchmark's TARGET (e.g. cifar10 for nb201) instead of a proxy")
+    se.add_argument("--cache", metavar="FILE", help="JSON-lines cache of proxy scores, reused across runs")
+    se.add_argument("--out", metavar="FILE", help="write the run (best arch, history) as JSON")
+    data_dir_arg(se)
+    se.set_defaults(func=cmd_search)
     return p
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -266,11 +266,12 @@ def _apply(spec: NB101Spec, move: tuple[str, int, int | str]) -> NB101Spec:
 
 @register_space("nb101")
 class NB101Space(SearchSpace):
-    """The 423,624 NAS-Bench-101 cells (not enumerated here; see the module docstring)."""
+    """The 423,624 NAS-Bench-101 cells; :meth:`enumerate` lists them all, one per isomorphism
+    class, from the cached :func:`archrep.spaces.enumeration.enumerate_cells` table."""
 
     name = "nb101"
     op_vocab = (INPUT, *OPS, OUTPUT)
-    finite = False
+    finite = True
 
     def sample(self, rng: random.Random) -> NB101Spec:
         """The official sampler: a random 7-node upper-triangular matrix (each edge with p=0.5)
@@ -318,4 +319,29 @@ class NB101Space(SearchSpace):
 
     def spec_hash(self, arch: Any) -> str:
         return spec_hash(arch)
+
+    def cells(self):
+        """The :class:`~archrep.spaces.enumeration.CellTable` of all unique valid cells
+        (built in seconds on first use, then read from the ARCHREP_HOME cache)."""
+        from archrep.spaces.enumeration import enumerate_cells
+
+        return enumerate_cells(self)
+
+    def enumerate(self) -> Iterator[NB101Spec]:
+        """Every unique valid cell as a pruned :class:`NB101Spec` in canonical node order (so
+        ``key(spec)`` is the spec written out): by vertex count, then matrix, then ops."""
+        table = self.cells()
+        mats: dict[bytes, tuple] = {}  # ~2.5k distinct matrices: convert each once
+        for i in range(len(table)):
+            n = int(table.num_nodes[i])
+            raw = table.adj[i].tobytes()
+            m = mats.get(raw)
+            if m is None:
+                m = mats[raw] = tuple(tuple(int(x) for x in row) for row in table.adj[i, :n, :n])
+            yield NB101Spec(m, tuple(self.op_vocab[k] for k in table.ops[i, :n].tolist()))
+
+    def __len__(self) -> int:
+        from archrep.spaces.enumeration import NB101_NUM_CELLS
+
+        return NB101_NUM_CELLS
 

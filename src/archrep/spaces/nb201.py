@@ -133,6 +133,13 @@ class NB201Space(SearchSpace):
     def __len__(self) -> int:
         return NUM_ARCHS
 
+    def cells(self):
+        """All 15,625 cells as a cached :class:`~archrep.spaces.enumeration.CellTable` of
+        ``keep_none`` graphs, in :meth:`enumerate` order (the same entry point as NB101's)."""
+        from archrep.spaces.enumeration import enumerate_cells
+
+        return enumerate_cells(self)
+
     def _check(self, arch) -> Arch:
         if isinstance(arch, str):
             return string_to_arch(arch)
