@@ -31,8 +31,32 @@ PUBLISHED_NB201 = {"NN-Former (published)": (0.860, 0.879, 0.890),
 METHOD_ORDER = ("params", "flops", "mlp", "gin", "transformer", "tart", "ledg")
 
 
-def _pm(r: dict | None) -> str:
-    return f"{r['kendall_tau_mean']:.3f} ± {r['kendall_tau_std']:.3f}" if r else ""
+def _pm(r: dict | None, key: str = "kendall_tau", fmt: str = ".3f", scale: float = 1.0) -> str:
+    """``key``'s mean ± std of a record (times ``scale``), '' for no record or no ``key``."""
+    return f"{r[key + '_mean'] * scale:{fmt}} ± {r[key + '_std'] * scale:{fmt}}" if r and key + "_mean" in r else ""
+
+
+def _md(cols: list[str], rows: list[list], left: int = 1) -> list[str]:
+    """Markdown table lines; the first ``left`` columns left-aligned, the others right-aligned."""
+    return (["| " + " | ".join(cols) + " |", "|" + "---|" * left + "---:|" * (len(cols) - left)]
+            + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
+
+
+def _missing(command: str) -> str:
+    return f"_No results yet: run `python benchmarks/{command}`._"
+
+
+def _provenance(recs: list[dict]) -> str:
+    commits = sorted({r.get("git_commit", "?") for r in recs})
+    machines = sorted({r.get("machine", "?") for r in recs})
+    return f"Machine: {'; '.join(machines)}. Commit(s): {', '.join(commits)}."
+
+
+def _runs(recs: list[dict], key: str = "runs", word: str = "run") -> str:
+    """'1 run' / '3 runs' / '1-3 runs' over the records (``key`` counts them, else their seeds)."""
+    n = sorted({r.get(key) or len(r.get("seeds") or [None]) for r in recs})
+    span = str(n[0]) if len(n) == 1 else f"{n[0]}-{n[-1]}"
+    return f"{span} {word}{'s' if n[-1] > 1 else ''}"
 
 
 MAIN_VARIANTS = ("default", "archrep")
@@ -78,14 +102,12 @@ def accuracy_table() -> str:
     at_781 = [r for r in recs if r["dataset"] == "nb201" and r["train_size"] == 781]
     fit = {m: max(r["seconds"] / len(r["seeds"]) for r in at_781 if _label(r) == m)
            for m in methods if any(_label(r) == m for r in at_781)}
-    commits = sorted({r.get("git_commit", "?") for r in recs})
-    machines = sorted({r.get("machine", "?") for r in recs})
     lines += ["", "Inference speed (fastest NB201 cell, architectures per second, one CPU thread; params/flops only "
               "read a column): "
               + ", ".join(f"{m} {speed[m]:,.0f}" for m in methods) + ".",
               "Training time per seed at 781 NB201 architectures (slowest target, seconds): "
               + ", ".join(f"{m} {s:.0f}" for m, s in fit.items()) + ".",
-              f"Machine: {'; '.join(machines)}. Commit(s): {', '.join(commits)}."]
+              _provenance(recs)]
     return "\n".join(lines)
 
 
@@ -115,7 +137,7 @@ def ablation_table() -> str:
     lines = ["| method | variant | Kendall tau | Spearman | fit s / seed | seeds |", "|---|---|---:|---:|---:|---|"]
     for m in with_variants:
         for r in sorted((r for r in recs if r["method"] == m), key=lambda r: (r["variant"] != "default", r["variant"])):
-            lines.append(f"| {m} | {r['variant']} | {_pm(r)} | {r['spearman_mean']:.3f} ± {r['spearman_std']:.3f} | "
+            lines.append(f"| {m} | {r['variant']} | {_pm(r)} | {_pm(r, 'spearman')} | "
                          f"{r['seconds'] / len(r['seeds']):.0f} | {','.join(map(str, r['seeds']))} |")
     return "\n".join(lines)
 
@@ -131,8 +153,106 @@ def loading_table() -> str:
     return "\n".join(lines)
 
 
+def lap_table() -> str:
+    """Batched LAP tokenizer vs the per-graph numpy eigh loop, per graph set."""
+    recs = _load("lap_tokenizer")
+    if not recs:
+        return _missing("lap_tokenizer.py")
+    rows = [[r["dataset"], f"{r['method']} ({r['variant']})", f"{r['graphs']:,}", f"{r['mean_nodes']:.0f}",
+             _pm(r, "seconds"), f"{r['speedup']:.1f}×"] for r in recs]
+    return "\n".join(_md(["graph set", "method", "graphs", "mean nodes", "seconds", "speed-up"], rows, left=2)
+                     + ["", f"Mean ± std over {_runs(recs, 'repeats', 'repeat')}, "
+                        f"{recs[0]['torch_threads']} torch threads. " + _provenance(recs)])
+
+
+def flow_table() -> str:
+    """Flow-surrogate (FGP labels) time for a whole space: computed vs loaded from the cache."""
+    recs = _load("flow_surrogate")
+    if not recs:
+        return _missing("flow_surrogate.py")
+    rows = [[r["dataset"], r["variant"], f"{r['archs']:,}", _pm(r, "seconds", ".4f"), f"{r['archs_per_second']:,.0f}"]
+            for r in recs]
+    return "\n".join(_md(["dataset", "variant", "archs", "seconds", "archs / s"], rows, left=2)
+                     + ["", f"Mean ± std over {_runs(recs, 'repeats', 'repeat')}. " + _provenance(recs)])
+
+
+def enumeration_table() -> str:
+    """Enumerating every unique cell of a space, checked against the official count and hashes."""
+    recs = _load("enumeration")
+    if not recs:
+        return _missing("enumeration.py")
+    rows = [[r["space"], f"{r['n_unique_cells']:,}", f"{r['official_count']:,}", f"{r['seconds']:.2f}",
+             f"{r['seconds_cached_load']:.3f}",
+             f"{r['n_distinct_hashes']:,} distinct ({r['check_seconds']:.0f} s)" if r.get("hash_checked") else "–"]
+            for r in recs]
+    return "\n".join(_md(["space", "unique cells", "official", "enumerate (s)", "cached load (s)", "hash check"], rows)
+                     + ["", "One run each. " + _provenance(recs)])
+
+
+def latency_table() -> str:
+    """MAPE (%) per held-out device setting: zero-shot methods, and the best few-shot method at each k."""
+    recs = _load("latency_prediction")
+    zero = [r for r in recs if r["protocol"] == "zero-shot-device"]
+    few = [r for r in recs if r["protocol"] == "few-shot-device"]
+    if not zero and not few:
+        return _missing("latency_prediction.py")
+    methods = list(dict.fromkeys(_label(r) for r in zero))
+    ks = sorted({r["train_size"] for r in few})
+    rows = []
+    for setting in dict.fromkeys(r["setting"] for r in zero + few):
+        by_method = {_label(r): r for r in zero if r["setting"] == setting}
+        best = [min((r for r in few if r["setting"] == setting and r["train_size"] == k),
+                    key=lambda r: r["mape_mean"], default=None) for k in ks]
+        rows.append([setting] + [_pm(by_method.get(m), "mape", ".1f", 100) for m in methods]
+                    + [f"{_pm(b, 'mape', '.1f', 100)}, {_label(b)}" if b else "" for b in best])
+    lines = _md(["setting"] + [f"zero-shot {m}" for m in methods] + [f"few-shot k={k} best" for k in ks], rows)
+    cross = [r for r in recs if r["protocol"] == "cross-space"]
+    if cross:
+        lines += ["", f"Cross-space ({_label(cross[0])} fitted on {cross[0]['train']}, tested on "
+                  f"{cross[0]['dataset']}, {_runs(cross)}): MAPE % / Spearman "
+                  + ", ".join(f"{r['setting']} {r['mape_mean'] * 100:.1f} / {r['spearman_mean']:.2f}" for r in cross)
+                  + "."]
+    return "\n".join(lines + ["", f"Mean ± std over {_runs(zero + few)}. " + _provenance(recs)])
+
+
+def search_table() -> str:
+    """Accuracy of the architecture each strategy/objective finds under a parameter budget."""
+    recs = _load("search")
+    if not recs:
+        return _missing("search.py --data-dir ../shared/data")
+    rows = [[r["dataset"], r["method"], r["variant"], r["protocol"], len(r["seeds"]),
+             _pm(r, "accuracy", ".2f") or "–", _pm(r, "regret", ".2f") or "–", _pm(r, "seconds", ".3f")]
+            for r in recs]
+    notes = [f"{r['dataset']}: {r['note']} (params {_pm(r, 'params', ',.0f')})." for r in recs if r.get("note")]
+    cols = ["dataset", "strategy", "objective", "protocol", "runs", "accuracy (%)", "regret", "seconds / run"]
+    return "\n".join(_md(cols, rows, left=4) + [""] + notes + [_provenance(recs)])
+
+
+def pretraining_table() -> str:
+    """Kendall tau (P@1 %) of an encoder fine-tuned from each pre-training, per training ratio of the pool."""
+    recs = _load("pretraining")
+    if not recs:
+        return _missing("pretraining.py --data-dir ../shared/data")
+    sizes = dict(sorted({(r["ratio"], r["train_size"]) for r in recs}))
+    rows = []
+    for key in dict.fromkeys((r["dataset"], r["encoder"], r["pretrain"]) for r in recs):
+        by_ratio = {r["ratio"]: r for r in recs if (r["dataset"], r["encoder"], r["pretrain"]) == key}
+        first = next(iter(by_ratio.values()))
+        rows.append([*key, first["pretrain_epochs"] or "–", f"{first['pretrain_seconds']:.0f}"]
+                    + [f"{_pm(by_ratio[q])} ({by_ratio[q]['precision_at_1pct_mean']:.2f})" if q in by_ratio else ""
+                       for q in sizes])
+    smoke = "smoke run, " if all(r["runs"] == 1 for r in recs) else ""
+    return "\n".join(_md(["dataset", "encoder", "pre-training", "epochs", "pre-train s"]
+                         + [f"{q:.0%} ({n:,})" for q, n in sizes.items()], rows, left=3)
+                     + ["", f"{smoke.capitalize()}{_runs(recs)} (seeds "
+                        f"{', '.join(sorted({','.join(map(str, r['seeds'])) for r in recs}))}), pool of "
+                        f"{', '.join(f'{n:,}' for n in sorted({r['pool_size'] for r in recs}))}. " + _provenance(recs)])
+
+
 TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_table,
-          "ablations": ablation_table, "data_loading": loading_table}
+          "ablations": ablation_table, "data_loading": loading_table, "lap_tokenizer": lap_table,
+          "flow_surrogate": flow_table, "enumeration": enumeration_table, "latency_prediction": latency_table,
+          "search": search_table, "pretraining": pretraining_table}
 
 
 def render(text: str) -> str:
