@@ -102,3 +102,48 @@ def test_registry_names_and_evaluate():
     assert M.evaluate([1, 2, 3], [1, 2, 3], "kendall_tau") == {"kendall_tau": pytest.approx(1.0)}
     with pytest.raises(UnknownNameError, match="kendall_tau"):
         M.evaluate([1, 2], [1, 2], ["kendal_tau"])
+
+
+# ---------------------------------------------------------------------------- generation metrics
+def test_generation_metrics_hand_case():
+    # 8 samples, 2 invalid; the 6 valid keys are a, a, b, c, c, d
+    keys = ["a", None, "a", "b", None, "c", "c", "d"]
+    train = {"a", "x"}
+    assert M.validity(keys) == pytest.approx(6 / 8)
+    assert M.uniqueness(keys) == pytest.approx(4 / 6)  # {a, b, c, d}
+    assert M.novelty(keys, train) == pytest.approx(4 / 6)  # b, c, c, d are not in train
+    assert M.abs_uniqueness(keys) == pytest.approx(4 / 8)
+    assert M.abs_novelty(keys, train) == pytest.approx(3 / 8)  # {b, c, d}
+    assert M.generation_metrics(keys, ["a", "x"]) == {
+        "validity": pytest.approx(0.75), "uniqueness": pytest.approx(4 / 6), "abs_uniqueness": 0.5,
+        "novelty": pytest.approx(4 / 6), "abs_novelty": pytest.approx(3 / 8)}
+    assert set(M.generation_metrics(keys)) == {"validity", "uniqueness", "abs_uniqueness"}
+
+
+def test_generation_metrics_edge_cases():
+    assert M.validity([None, None]) == 0.0
+    assert math.isnan(M.uniqueness([None, None]))
+    assert math.isnan(M.novelty([None], {"a"}))
+    assert M.abs_novelty([None], {"a"}) == 0.0
+    assert M.novelty(["a", "a"], set()) == 1.0
+    with pytest.raises(ArchrepError, match="N_gen = 0"):
+        M.validity([])
+
+
+def test_reconstruction_accuracy_exact_match():
+    ops = np.array([[0, 1, 2, -1], [0, 2, 1, 3]])
+    adj = np.zeros((2, 4, 4), dtype=int)
+    adj[0, 0, 1] = adj[0, 1, 2] = 1
+    adj[1, 0, 1] = adj[1, 1, 2] = adj[1, 2, 3] = 1
+    assert M.reconstruction_accuracy(ops, adj, ops.copy(), adj.astype(float) * 0.9) == 1.0
+    bad_ops = ops.copy()
+    bad_ops[1, 3] = 2  # one wrong op in graph 1
+    assert M.reconstruction_accuracy(ops, adj, bad_ops, adj) == 0.5
+    bad_adj = adj.copy()
+    bad_adj[0, 0, 2] = 1  # one extra edge in graph 0
+    assert M.reconstruction_accuracy(ops, adj, ops, bad_adj) == 0.5
+    lower = adj.copy()
+    lower[0, 2, 0] = 1  # the lower triangle is ignored
+    assert M.reconstruction_accuracy(ops, adj, ops, lower) == 1.0
+    with pytest.raises(ArchrepError):
+        M.reconstruction_accuracy(ops, adj, ops[:1], adj[:1])

@@ -39,11 +39,16 @@ class DenseGIN(EncoderNet):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
-    def graph_embedding(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def node_states(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Per-node states (B, M, hidden) after the last GIN layer; padding rows are zero."""
         m = mask.unsqueeze(-1)
         h = self.embed(x) * m
         for k, layer in enumerate(self.layers):
             h = self.dropout(layer((1 + self.eps[k]) * h + torch.bmm(agg, h))) * m
+        return h
+
+    def graph_embedding(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.node_states(x, agg, mask)
         pooled = h.sum(dim=1)
         if self.readout == "mean":
             pooled = pooled / mask.sum(dim=1, keepdim=True).clamp(min=1)

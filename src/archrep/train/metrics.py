@@ -8,6 +8,22 @@ label and that row is dropped before computing; a NaN or infinity in ``y_pred`` 
 ``METRICS`` maps the names used in results records (``kendall_tau``, ``spearman``, ``mape``,
 ``acc10``, ``precision_at_1pct``, ``precision_at_5pct``, ``precision_at_10pct``) to functions;
 ``evaluate(y_true, y_pred, names)`` computes several at once.
+
+**Generation metrics** (methods.md §4, Arch-LLM / arch2vec) take other inputs: one identity key
+per generated sample (e.g. an isomorphism hash; ``None`` marks an invalid sample), N_gen samples
+in all, and for novelty the keys of the training set. With V = #valid samples, U = the set of
+distinct valid keys and T the training keys:
+
+* ``validity`` = V / N_gen;
+* ``uniqueness`` = |U| / V;
+* ``novelty`` = #(valid samples whose key is not in T) / V (per sample, duplicates counted);
+* ``abs_uniqueness`` = |U| / N_gen (valid and unique, normalised by all samples);
+* ``abs_novelty`` = |U \\ T| / N_gen (valid, unique and novel, normalised by all samples);
+* ``reconstruction_accuracy``: the fraction of graphs decoded exactly (every op and every
+  upper-triangular adjacency entry equal).
+
+The ratios over V are NaN when no sample is valid; N_gen = 0 is an error.
+``generation_metrics(keys, reference)`` computes all five at once.
 """
 from __future__ import annotations
 
@@ -164,3 +180,79 @@ def evaluate(y_true, y_pred, names: Iterable[str] = ("kendall_tau", "spearman"))
     names = [n.strip() for n in ([names] if isinstance(names, str) else names)]
     fns = {n: get(n) for n in names}
     return {n: fn(y_true, y_pred) for n, fn in fns.items()}
+
+
+# ---------------------------------------------------------------------------- generation metrics
+def _gen_keys(keys, metric: str) -> tuple[int, list]:
+    keys = list(keys)
+    if not keys:
+        raise ArchrepError(f"{metric}: no generated samples (N_gen = 0); pass one key per sample, None if invalid")
+    return len(keys), [k for k in keys if k is not None]
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else float("nan")
+
+
+def validity(keys) -> float:
+    """Fraction of generated samples that are valid: #(keys not None) / N_gen."""
+    n, valid = _gen_keys(keys, "validity")
+    return len(valid) / n
+
+
+def uniqueness(keys) -> float:
+    """#distinct valid keys / #valid samples; NaN when no sample is valid."""
+    _, valid = _gen_keys(keys, "uniqueness")
+    return _ratio(len(set(valid)), len(valid))
+
+
+def novelty(keys, reference) -> float:
+    """#valid samples whose key is not in ``reference`` (the training set's keys) / #valid samples,
+    duplicates counted per sample; NaN when no sample is valid."""
+    _, valid = _gen_keys(keys, "novelty")
+    ref = reference if isinstance(reference, (set, frozenset, dict)) else set(reference)
+    return _ratio(sum(k not in ref for k in valid), len(valid))
+
+
+def abs_uniqueness(keys) -> float:
+    """Absolute uniqueness (Arch-LLM): #distinct valid keys / N_gen (all samples)."""
+    n, valid = _gen_keys(keys, "abs_uniqueness")
+    return len(set(valid)) / n
+
+
+def abs_novelty(keys, reference) -> float:
+    """Absolute novelty (Arch-LLM): #distinct valid keys not in ``reference`` / N_gen (all samples)."""
+    n, valid = _gen_keys(keys, "abs_novelty")
+    ref = reference if isinstance(reference, (set, frozenset, dict)) else set(reference)
+    return len(set(valid) - set(ref)) / n
+
+
+def generation_metrics(keys, reference=None) -> dict[str, float]:
+    """``validity``, ``uniqueness``, ``abs_uniqueness`` and, when ``reference`` (training keys) is
+    given, ``novelty`` and ``abs_novelty`` of the samples' ``keys`` (None = invalid)."""
+    keys = list(keys)
+    out = {"validity": validity(keys), "uniqueness": uniqueness(keys), "abs_uniqueness": abs_uniqueness(keys)}
+    if reference is not None:
+        ref = set(reference)
+        out["novelty"] = novelty(keys, ref)
+        out["abs_novelty"] = abs_novelty(keys, ref)
+    return out
+
+
+def reconstruction_accuracy(ops_true, adj_true, ops_pred, adj_pred) -> float:
+    """Exact whole-graph match: the fraction of graphs whose decoded ops (B, M) equal the true
+    ones in every slot (padding included, e.g. -1) and whose adjacency (B, M, M) equals the true
+    one on every strict upper-triangular entry (entries compared as ``!= 0``; the lower triangle
+    of a DAG in topological order is ignored, as in arch2vec). In [0, 1]."""
+    ot, op = np.asarray(ops_true), np.asarray(ops_pred)
+    at, ap = np.asarray(adj_true), np.asarray(adj_pred)
+    if ot.ndim != 2 or ot.shape != op.shape:
+        raise ArchrepError(f"reconstruction_accuracy: ops must both be (B, M) arrays, got {ot.shape} and {op.shape}")
+    b, m = ot.shape
+    if at.shape != (b, m, m) or ap.shape != (b, m, m):
+        raise ArchrepError(f"reconstruction_accuracy: adjacencies must be ({b}, {m}, {m}), got {at.shape} and {ap.shape}")
+    if b == 0:
+        raise ArchrepError("reconstruction_accuracy: no graphs")
+    iu, ju = np.triu_indices(m, k=1)
+    ok = (ot == op).all(axis=1) & ((at[:, iu, ju] != 0) == (ap[:, iu, ju] != 0)).all(axis=1)
+    return float(ok.mean())

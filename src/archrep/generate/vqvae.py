@@ -1,0 +1,388 @@
+"""``vqvae``: a VQ-VAE over cell graphs: every node of an architecture becomes one discrete code.
+
+Arch-LLM (arXiv 2503.22063, methods.md §4) turns arch2vec's graph VAE into a VQ-VAE so that an
+architecture is a short sequence of integers a language model can write. Here:
+
+* **Encoder**: the dense GIN of :mod:`archrep.models.gin` (:class:`~archrep.models.gin.DenseGIN`,
+  its node states, not its pooled readout) on the bidirectional adjacency A + Aᵀ (arch2vec's
+  "prep method 4"), ``layers`` layers of width ``hidden``, learnable eps; the input of a node is
+  its op one-hot, plus (``positional``, default on) a one-hot of its slot, because cells come in
+  a fixed topological order and 1-WL message passing alone cannot tell some slots apart. A linear
+  map gives the per-node latent z_e ∈ ℝ^``code_dim``.
+* **Quantiser**: each node's z_e is replaced by its nearest (Euclidean) codebook vector e_k,
+  k ∈ [0, ``codebook_size``) (K = 512 by default). The straight-through estimator
+  z_q = z_e + sg[e_k − z_e] passes the decoder's gradient to the encoder unchanged. Loss terms:
+  the codebook loss ‖sg[z_e] − e‖² and the commitment loss β‖z_e − sg[e]‖² with
+  β = ``beta`` = 0.25 (the standard value; it keeps the encoder close to its codes). With
+  ``ema`` the codebook instead follows exponential moving averages of the z_e assigned to each
+  code (decay ``ema_decay``, Laplace-smoothed counts) and the codebook loss is dropped.
+  Against codebook collapse (ours; the paper gives no detail): before training the codebook is
+  set to the latents of random real nodes (data-dependent initialisation), and with
+  ``restart_dead`` (default on) every code no batch of an epoch used is moved onto such a latent
+  at the end of the epoch (``history`` records ``codes_used`` / ``codes_restarted``).
+* **Decoder**: the M code vectors plus a learned slot embedding go through a small Transformer
+  encoder (``decoder_layers``, ``decoder_heads``), so every node is decoded knowing the whole code
+  sequence; a linear head gives per slot logits over the V ops plus a "no node" class (padding,
+  so NB101's variable sizes are reconstructed), and a pair MLP on [h_u, h_v] gives the logit of
+  the edge u -> v for every u < v. (arch2vec's decoder is ops = Linear(z), adj = σ(zzᵀ); the
+  autoencoder of :mod:`archrep.pretrain.tasks` decodes from one pooled vector; neither reads a
+  per-node code sequence, so neither is reused.)
+* **Reconstruction loss**: cross-entropy over the V + 1 slot classes + binary cross-entropy over
+  the upper-triangular pairs. Total = recon + codebook (unless ``ema``) + β · commitment.
+
+Training: Adam (``lr`` 1e-3), ``batch_size`` 32, gradient clip 5 (arch2vec's settings);
+``seed`` fixes initialisation and batch order. :meth:`VQVAE.save` writes ``config.json`` and
+``model.pt`` (a state dict) to a folder, :meth:`VQVAE.load` reads them back.
+
+Cells are given as a :class:`~archrep.spaces.enumeration.CellTable` (or anything with ``ops`` /
+``adj`` arrays) or an ``(ops, adj)`` pair: ops (N, M) op indices padded with -1, adj (N, M, M) 0/1.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from archrep.errors import ArchrepError
+from archrep.models.gin import DenseGIN
+from archrep.train import metrics
+
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
+FORMAT = 1
+
+
+@dataclass
+class VQVAEConfig:
+    """Hyper-parameters (see the module docstring). ``vocab_size`` and ``max_nodes`` describe
+    the space (V ops including input/output, M node slots) and are required."""
+
+    vocab_size: int
+    max_nodes: int
+    hidden: int = 128
+    layers: int = 4
+    code_dim: int = 16
+    codebook_size: int = 512
+    beta: float = 0.25
+    ema: bool = False
+    ema_decay: float = 0.99
+    positional: bool = True
+    restart_dead: bool = True
+    decoder_dim: int = 128
+    decoder_layers: int = 2
+    decoder_heads: int = 4
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    grad_clip: float = 5.0
+    seed: int = 0
+
+    def __post_init__(self):
+        ints = ("vocab_size", "max_nodes", "hidden", "layers", "code_dim", "codebook_size", "decoder_dim",
+                "decoder_layers", "decoder_heads", "batch_size")
+        for name in ints:
+            if int(getattr(self, name)) < 1:
+                raise ArchrepError(f"vqvae: {name} must be >= 1, got {getattr(self, name)!r}")
+        if self.max_nodes < 2:
+            raise ArchrepError(f"vqvae: max_nodes must be >= 2, got {self.max_nodes}")
+        if self.decoder_dim % self.decoder_heads:
+            raise ArchrepError(f"vqvae: decoder_dim ({self.decoder_dim}) must be divisible by "
+                               f"decoder_heads ({self.decoder_heads})")
+        if not self.beta >= 0 or not 0 < self.ema_decay < 1 or not self.lr > 0 or int(self.epochs) < 0:
+            raise ArchrepError("vqvae: need beta >= 0, 0 < ema_decay < 1, lr > 0 and epochs >= 0; got "
+                               f"{self.beta}, {self.ema_decay}, {self.lr}, {self.epochs}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VQVAEConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ArchrepError(f"vqvae: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
+        return cls(**d)
+
+
+class VectorQuantizer(nn.Module):
+    """Nearest-neighbour quantisation of (..., D) vectors onto a (K, D) codebook (module docstring)."""
+
+    def __init__(self, codebook_size: int, dim: int, beta: float, ema: bool, decay: float):
+        super().__init__()
+        self.beta, self.ema, self.decay = float(beta), bool(ema), float(decay)
+        init = torch.empty(codebook_size, dim).uniform_(-1 / codebook_size, 1 / codebook_size)
+        if self.ema:
+            self.codebook = nn.Buffer(init)
+            self.ema_count = nn.Buffer(torch.zeros(codebook_size))
+            self.ema_sum = nn.Buffer(init.clone())
+        else:
+            self.codebook = nn.Parameter(init)
+
+    def indices(self, z: torch.Tensor) -> torch.Tensor:
+        flat = z.reshape(-1, z.shape[-1])
+        d = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.codebook.t()
+             + self.codebook.pow(2).sum(1)[None, :])
+        return d.argmin(dim=1).reshape(z.shape[:-1])
+
+    @torch.no_grad()
+    def restart(self, z: torch.Tensor, used: torch.Tensor, generator: torch.Generator) -> int:
+        """Move every code not in ``used`` (bool, K) onto a random row of ``z`` (n, D); returns how
+        many moved. At the first call (nothing used yet) this is the data-dependent initialisation."""
+        dead = torch.nonzero(~used).squeeze(1)
+        if len(dead) == 0 or len(z) == 0:
+            return 0
+        pick = torch.randint(len(z), (len(dead),), generator=generator).to(z.device)
+        self.codebook[dead] = z[pick].to(self.codebook.dtype)
+        if self.ema:
+            self.ema_sum[dead] = self.codebook[dead]
+            self.ema_count[dead] = 1.0
+        return int(len(dead))
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(z_q with straight-through gradient, code indices, codebook loss, commitment loss)."""
+        idx = self.indices(z)
+        e = self.codebook[idx]
+        if self.ema and self.training:
+            with torch.no_grad():
+                onehot = F.one_hot(idx.reshape(-1), self.codebook.shape[0]).to(z.dtype)
+                self.ema_count.mul_(self.decay).add_(onehot.sum(0), alpha=1 - self.decay)
+                self.ema_sum.mul_(self.decay).add_(onehot.t() @ z.reshape(-1, z.shape[-1]).detach(),
+                                                   alpha=1 - self.decay)
+                n = self.ema_count.sum()
+                count = (self.ema_count + 1e-5) / (n + 1e-5 * len(self.ema_count)) * n
+                self.codebook.copy_(self.ema_sum / count[:, None])
+        codebook_loss = z.new_zeros(()) if self.ema else F.mse_loss(e, z.detach())
+        commitment = F.mse_loss(z, e.detach())
+        zq = z + (e - z).detach()
+        return zq, idx, codebook_loss, commitment
+
+
+class VQVAENet(nn.Module):
+    """Encoder (DenseGIN node states -> z_e), quantiser, Transformer decoder (module docstring)."""
+
+    def __init__(self, c: VQVAEConfig):
+        super().__init__()
+        self.c = c
+        m = c.max_nodes
+        in_dim = c.vocab_size + (m if c.positional else 0)
+        self.gin = DenseGIN(in_dim, c.hidden, c.layers, readout="sum", train_eps=True, dropout=0.0)
+        self.gin.head = nn.Identity()  # the score head of the predictor is not used here
+        self.to_latent = nn.Linear(c.hidden, c.code_dim)
+        self.quantizer = VectorQuantizer(c.codebook_size, c.code_dim, c.beta, c.ema, c.ema_decay)
+        self.from_code = nn.Linear(c.code_dim, c.decoder_dim)
+        self.slot = nn.Parameter(torch.randn(m, c.decoder_dim) * 0.02)
+        layer = nn.TransformerEncoderLayer(c.decoder_dim, c.decoder_heads, 2 * c.decoder_dim, dropout=0.0,
+                                           batch_first=True)
+        self.decoder = nn.TransformerEncoder(layer, c.decoder_layers, enable_nested_tensor=False)
+        self.op_head = nn.Linear(c.decoder_dim, c.vocab_size + 1)
+        self.edge_head = nn.Sequential(nn.Linear(2 * c.decoder_dim, c.decoder_dim), nn.ReLU(),
+                                       nn.Linear(c.decoder_dim, 1))
+        iu, ju = np.triu_indices(m, k=1)
+        self.iu, self.ju = nn.Buffer(torch.from_numpy(iu)), nn.Buffer(torch.from_numpy(ju))
+        self.initialised = nn.Buffer(torch.zeros((), dtype=torch.bool))
+
+    def encode(self, ops: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+        """ops (B, M) long with -1 pads, adj (B, M, M) float -> z_e (B, M, code_dim)."""
+        c = self.c
+        mask = (ops >= 0).float()
+        x = F.one_hot(ops.clamp(min=0), c.vocab_size).float() * mask.unsqueeze(-1)
+        if c.positional:
+            pos = torch.eye(c.max_nodes, device=ops.device).expand(len(ops), -1, -1)
+            x = torch.cat([x, pos], dim=-1)
+        agg = adj + adj.transpose(1, 2)
+        return self.to_latent(self.gin.node_states(x, agg, mask))
+
+    def decode(self, zq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, M, code_dim) code vectors -> op logits (B, M, V + 1), edge logits (B, M(M-1)/2)."""
+        h = self.decoder(self.from_code(zq) + self.slot)
+        pairs = torch.cat([h[:, self.iu], h[:, self.ju]], dim=-1)
+        return self.op_head(h), self.edge_head(pairs).squeeze(-1)
+
+    def forward(self, ops, adj):
+        ze = self.encode(ops, adj)
+        zq, idx, cb, commit = self.quantizer(ze)
+        op_logits, edge_logits = self.decode(zq)
+        return op_logits, edge_logits, idx, cb, commit
+
+
+def _arrays(cells: Any) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(cells, (tuple, list)) and len(cells) == 2:
+        ops, adj = cells
+    elif hasattr(cells, "ops") and hasattr(cells, "adj"):
+        ops, adj = cells.ops, cells.adj
+    else:
+        raise ArchrepError("vqvae: cells must be a CellTable (anything with .ops and .adj) or an (ops, adj) pair, "
+                           f"got {type(cells).__name__}")
+    ops, adj = np.asarray(ops), np.asarray(adj)
+    if ops.ndim != 2 or adj.shape != (*ops.shape, ops.shape[1]):
+        raise ArchrepError(f"vqvae: ops must be (N, M) and adj (N, M, M); got {ops.shape} and {adj.shape}")
+    return ops.astype(np.int64), (adj != 0).astype(np.float32)
+
+
+class VQVAE:
+    """The trainable model: ``fit(cells)``, ``encode(cells) -> codes (N, max_nodes)``,
+    ``decode(codes) -> (ops, adj)``, ``reconstruction_accuracy(cells)``, ``save`` / ``load``."""
+
+    def __init__(self, config: VQVAEConfig | dict | None = None, device: str = "cpu", **options):
+        if config is None:
+            config = VQVAEConfig(**options)
+        elif isinstance(config, dict):
+            config = VQVAEConfig.from_dict({**config, **options})
+        elif options:
+            config = VQVAEConfig.from_dict({**asdict(config), **options})
+        self.config = config
+        self.device = torch.device(device)
+        torch.manual_seed(config.seed)
+        self.net = VQVAENet(config).to(self.device)
+        self.history: list[dict] = []
+
+    # ------------------------------------------------------------------ training
+    def _check(self, ops: np.ndarray) -> None:
+        c = self.config
+        if ops.shape[1] != c.max_nodes:
+            raise ArchrepError(f"vqvae: cells have {ops.shape[1]} node slots, the model {c.max_nodes}")
+        if ops.size and (ops.max() >= c.vocab_size or ops.min() < -1):
+            raise ArchrepError(f"vqvae: op indices must be in [-1, {c.vocab_size - 1}], got "
+                               f"[{ops.min()}, {ops.max()}]")
+
+    def loss(self, ops: torch.Tensor, adj: torch.Tensor,
+             used: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """Total loss of one batch and its parts (floats), in the net's current mode; marks the
+        codes the batch uses in ``used`` (bool, K) when given."""
+        c = self.config
+        op_logits, edge_logits, idx, cb, commit = self.net(ops, adj)
+        if used is not None:
+            used[idx.reshape(-1)] = True
+        op_target = torch.where(ops >= 0, ops, torch.full_like(ops, c.vocab_size))
+        op_loss = F.cross_entropy(op_logits.reshape(-1, c.vocab_size + 1), op_target.reshape(-1))
+        edge_target = adj[:, self.net.iu, self.net.ju]
+        edge_loss = F.binary_cross_entropy_with_logits(edge_logits, edge_target)
+        total = op_loss + edge_loss + cb + c.beta * commit
+        parts = {"op_loss": op_loss, "edge_loss": edge_loss, "codebook_loss": cb, "commitment_loss": commit}
+        return total, {k: float(v.detach()) for k, v in parts.items()}
+
+    def fit(self, cells: Any, epochs: int | None = None, verbose: bool = False) -> "VQVAE":
+        """Train on ``cells`` for ``epochs`` (default ``config.epochs``); appends per-epoch mean
+        losses to ``history``."""
+        c = self.config
+        ops, adj = _arrays(cells)
+        self._check(ops)
+        if len(ops) == 0:
+            raise ArchrepError("vqvae: fit needs at least one cell")
+        ops_t, adj_t = torch.from_numpy(ops).to(self.device), torch.from_numpy(adj).to(self.device)
+        gen = torch.Generator().manual_seed(c.seed)
+        opt = torch.optim.Adam(self.net.parameters(), lr=c.lr)
+        self.net.train()
+        if not bool(self.net.initialised):  # data-dependent codebook initialisation
+            self._restart_codes(ops_t, adj_t, torch.zeros(c.codebook_size, dtype=torch.bool), gen)
+            self.net.initialised.fill_(True)
+        for _ in range(c.epochs if epochs is None else int(epochs)):
+            t0, sums, nb = time.perf_counter(), {}, 0
+            used = torch.zeros(c.codebook_size, dtype=torch.bool, device=self.device)
+            for b in torch.randperm(len(ops), generator=gen).split(c.batch_size):
+                b = b.to(self.device)
+                total, parts = self.loss(ops_t[b], adj_t[b], used)
+                opt.zero_grad()
+                total.backward()
+                nn.utils.clip_grad_norm_(self.net.parameters(), c.grad_clip)
+                opt.step()
+                for k, v in {"loss": float(total.detach()), **parts}.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                nb += 1
+            n_used = int(used.sum())
+            restarted = self._restart_codes(ops_t, adj_t, used, gen) if c.restart_dead else 0
+            rec = {"epoch": len(self.history), **{k: v / nb for k, v in sums.items()}, "codes_used": n_used,
+                   "codes_restarted": restarted, "seconds": time.perf_counter() - t0}
+            self.history.append(rec)
+            if verbose:
+                print(json.dumps(rec))
+        self.net.eval()
+        return self
+
+    @torch.no_grad()
+    def _restart_codes(self, ops_t, adj_t, used, gen, sample: int = 4096) -> int:
+        """Move the codes not ``used`` onto the latents of random real nodes of the training cells."""
+        pick = torch.randperm(len(ops_t), generator=gen)[:sample].to(ops_t.device)
+        was = self.net.training
+        self.net.eval()
+        z = self.net.encode(ops_t[pick], adj_t[pick])
+        self.net.train(was)
+        z = z[ops_t[pick] >= 0]
+        return self.net.quantizer.restart(z, used.to(z.device), gen)
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def encode(self, cells: Any, batch_size: int = 4096) -> np.ndarray:
+        """Code indices (N, max_nodes), int64, one per node slot (padding slots get codes too)."""
+        ops, adj = _arrays(cells)
+        self._check(ops)
+        self.net.eval()
+        out = []
+        for s in range(0, len(ops), batch_size):
+            o = torch.from_numpy(ops[s:s + batch_size]).to(self.device)
+            a = torch.from_numpy(adj[s:s + batch_size]).to(self.device)
+            out.append(self.net.quantizer.indices(self.net.encode(o, a)).cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, self.config.max_nodes), dtype=np.int64)
+
+    @torch.no_grad()
+    def decode(self, codes: Any, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """Code indices (N, max_nodes) -> ops (N, M) int64 (-1 = no node) and the 0/1 strictly
+        upper-triangular adjacency (N, M, M) uint8 (edge logit > 0, i.e. probability > 0.5)."""
+        c = self.config
+        codes = np.asarray(codes)
+        if codes.ndim != 2 or codes.shape[1] != c.max_nodes:
+            raise ArchrepError(f"vqvae: codes must be (N, {c.max_nodes}), got {codes.shape}")
+        if codes.size and (codes.min() < 0 or codes.max() >= c.codebook_size):
+            raise ArchrepError(f"vqvae: code indices must be in [0, {c.codebook_size}), got "
+                               f"[{codes.min()}, {codes.max()}]")
+        self.net.eval()
+        n, m = len(codes), c.max_nodes
+        ops = np.full((n, m), -1, dtype=np.int64)
+        adj = np.zeros((n, m, m), dtype=np.uint8)
+        iu, ju = np.triu_indices(m, k=1)
+        for s in range(0, n, batch_size):
+            idx = torch.from_numpy(codes[s:s + batch_size].astype(np.int64)).to(self.device)
+            op_logits, edge_logits = self.net.decode(self.net.quantizer.codebook[idx])
+            o = op_logits.argmax(-1).cpu().numpy()
+            ops[s:s + len(idx)] = np.where(o == c.vocab_size, -1, o)
+            adj[s:s + len(idx), iu, ju] = (edge_logits > 0).cpu().numpy()
+        return ops, adj
+
+    def reconstruct(self, cells: Any) -> tuple[np.ndarray, np.ndarray]:
+        """decode(encode(cells))."""
+        return self.decode(self.encode(cells))
+
+    def reconstruction_accuracy(self, cells: Any) -> float:
+        """Exact whole-graph match of decode(encode(cells)) (:func:`archrep.train.metrics.reconstruction_accuracy`)."""
+        ops, adj = _arrays(cells)
+        rops, radj = self.reconstruct((ops, adj))
+        return metrics.reconstruction_accuracy(ops, adj, rops, radj)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write ``config.json`` and ``model.pt`` (state dict) into the folder ``path``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / CONFIG_FILE).write_text(json.dumps({"format": FORMAT, "model": "vqvae",
+                                                    "config": asdict(self.config)}, indent=1))
+        torch.save(self.net.state_dict(), path / WEIGHTS_FILE)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> "VQVAE":
+        """Read a model written by :meth:`save`."""
+        path = Path(path)
+        try:
+            meta = json.loads((path / CONFIG_FILE).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ArchrepError(f"vqvae: cannot read {path / CONFIG_FILE}: {exc}") from None
+        if meta.get("model") != "vqvae" or meta.get("format") != FORMAT:
+            raise ArchrepError(f"vqvae: {path} is not a format-{FORMAT} VQ-VAE folder")
+        model = cls(VQVAEConfig.from_dict(meta["config"]), device=device)
+        state = torch.load(path / WEIGHTS_FILE, map_location=model.device, weights_only=True)
+        model.net.load_state_dict(state)
+        model.net.eval()
+        return model
