@@ -172,6 +172,7 @@ def test_hw360_reader_on_a_small_file(tmp_path):
 # ---------------------------------------------------------------------------- the shared data
 @pytest.fixture(scope="module")
 def real(shared_data_dir):
+    pytest.importorskip("pyarrow")  # nb201-latency reads HW-NAS-Bench-360's parquet file
     return {name: data.load(name, data_dir=shared_data_dir)
             for name in ("nb201-latency", "fbnet-latency", "ofa-latency")}
 
