@@ -44,43 +44,59 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def save(ds: ArchDataset, path: Path) -> None:
-    """Save ``ds`` as ``path`` (.npz) and ``path.with_suffix('.json')`` (manifest)."""
+def write_arrays(path: Path, arrays: dict[str, np.ndarray], manifest: dict, compressed: bool = False) -> None:
+    """Write ``arrays`` as ``path`` (.npz) and ``manifest`` plus the NPZ's SHA-256 as
+    ``path.with_suffix('.json')``, both atomically (the manifest last, so it never vouches for
+    a file that is not there)."""
     import io
 
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, **arrays)
+    data = buf.getvalue()
+    atomic_write_bytes(path, data)
+    full = {**manifest, "sha256": hashlib.sha256(data).hexdigest()}
+    atomic_write_bytes(path.with_suffix(".json"), json.dumps(full, indent=1).encode())
+
+
+def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict] | None:
+    """The arrays and manifest :func:`write_arrays` wrote, or None when either file is absent,
+    unreadable, or the NPZ no longer matches the SHA-256 in its manifest."""
+    import io
+
+    try:
+        manifest = json.loads(path.with_suffix(".json").read_text())
+        data = path.read_bytes()
+        if not isinstance(manifest, dict) or hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
+            return None
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}, manifest
+    except (OSError, ValueError, json.JSONDecodeError):
+        return None
+
+
+def save(ds: ArchDataset, path: Path) -> None:
+    """Save ``ds`` as ``path`` (.npz) and ``path.with_suffix('.json')`` (manifest)."""
     arrays = {"keys": ds.keys, "ops": ds.ops, "adj": ds.adj}
     for i, t in enumerate(ds.target_names):
         arrays[f"target_{i}"] = ds.targets[t]
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    data = buf.getvalue()
-    manifest = {
-        "format": CACHE_FORMAT, "name": ds.name, "sha256": hashlib.sha256(data).hexdigest(),
-        "op_vocab": list(ds.op_vocab), "targets": ds.target_names, "target_info": ds.target_info,
-        "space": ds.space, "default_target": ds.default_target, "meta": ds.meta,
-    }
-    atomic_write_bytes(path, data)
-    atomic_write_bytes(path.with_suffix(".json"), json.dumps(manifest, indent=1).encode())
+    write_arrays(path, arrays, {
+        "format": CACHE_FORMAT, "name": ds.name, "op_vocab": list(ds.op_vocab), "targets": ds.target_names,
+        "target_info": ds.target_info, "space": ds.space, "default_target": ds.default_target, "meta": ds.meta,
+    })
 
 
 def load(path: Path) -> ArchDataset | None:
     """The cached dataset at ``path``, or None when it is absent, corrupt or of another format."""
-    mpath = path.with_suffix(".json")
-    if not path.exists() or not mpath.exists():
+    found = read_arrays(path)
+    if found is None:
+        return None
+    z, manifest = found
+    if manifest.get("format") != CACHE_FORMAT:
         return None
     try:
-        manifest = json.loads(mpath.read_text())
-        if manifest.get("format") != CACHE_FORMAT:
-            return None
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != manifest["sha256"]:
-            return None
-        import io
-
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            targets = {t: z[f"target_{i}"] for i, t in enumerate(manifest["targets"])}
-            return ArchDataset(manifest["name"], z["keys"], tuple(manifest["op_vocab"]), z["ops"],
-                               z["adj"], targets, manifest["target_info"], manifest["space"],
-                               manifest["default_target"], manifest["meta"])
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+        targets = {t: z[f"target_{i}"] for i, t in enumerate(manifest["targets"])}
+        return ArchDataset(manifest["name"], z["keys"], tuple(manifest["op_vocab"]), z["ops"],
+                           z["adj"], targets, manifest["target_info"], manifest["space"],
+                           manifest["default_target"], manifest["meta"])
+    except (ValueError, KeyError, TypeError):
         return None

@@ -42,9 +42,6 @@ Choices where methods.md is silent (all parameters of :class:`FlowConfig`):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +50,7 @@ from typing import Sequence
 import numpy as np
 
 from archrep import config as archrep_config
-from archrep.data.cache import atomic_write_bytes
+from archrep.data.cache import read_arrays, write_arrays
 from archrep.data.dataset import ArchDataset
 from archrep.errors import ArchrepError, GraphError
 from archrep.graph import ArchGraph
@@ -287,16 +284,11 @@ def surrogate_cache_path(ds: ArchDataset, config: FlowConfig | None = None) -> P
 
 def _load_cached(path: Path, fingerprint: str, shape: tuple[int, int]) -> np.ndarray | None:
     """The cached array, or None when absent, corrupt, or made from other graphs or settings."""
-    try:
-        manifest = json.loads(path.with_suffix(".json").read_text())
-        data = path.read_bytes()
-        if manifest.get("fingerprint") != fingerprint or hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
-            return None
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            s = z["surrogates"]
-        return s if s.shape == shape and s.dtype == np.float64 else None
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+    found = read_arrays(path)
+    if found is None or found[1].get("fingerprint") != fingerprint:
         return None
+    s = found[0].get("surrogates")
+    return s if s is not None and s.shape == shape and s.dtype == np.float64 else None
 
 
 def surrogates_for(ds: ArchDataset, config: FlowConfig | None = None, *, refresh: bool = False) -> np.ndarray:
@@ -316,13 +308,8 @@ def surrogates_for(ds: ArchDataset, config: FlowConfig | None = None, *, refresh
         if cached is not None:
             return cached
     s = flow_surrogates(ds.ops, ds.adj, cfg.params(ds.op_vocab))
-    buf = io.BytesIO()
-    np.savez(buf, surrogates=s)
-    data = buf.getvalue()
-    manifest = {"version": FLOW_VERSION, "dataset": ds.name, "space": ds.space, "archs": len(ds),
-                "config": cfg.to_dict(), "fingerprint": fingerprint, "sha256": hashlib.sha256(data).hexdigest()}
-    atomic_write_bytes(path, data)
-    atomic_write_bytes(path.with_suffix(".json"), json.dumps(manifest, indent=1).encode())
+    write_arrays(path, {"surrogates": s}, {"version": FLOW_VERSION, "dataset": ds.name, "space": ds.space,
+                                           "archs": len(ds), "config": cfg.to_dict(), "fingerprint": fingerprint})
     return s
 
 

@@ -33,10 +33,7 @@ atomically; a file whose SHA-256 does not match its manifest, or an unreadable o
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import itertools
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,35 +241,28 @@ def cache_path(space: str, **params: Any) -> Path:
 
 
 def _save(table: CellTable, path: Path) -> None:
-    from archrep.data.cache import atomic_write_bytes
+    from archrep.data.cache import write_arrays
 
-    buf = io.BytesIO()
-    np.savez_compressed(buf, ops=table.ops, adj=table.adj, num_nodes=table.num_nodes)
-    data = buf.getvalue()
-    manifest = {"format": CACHE_FORMAT, "sha256": hashlib.sha256(data).hexdigest(),
-                "space": table.space, "op_vocab": list(table.op_vocab), **table.meta}
-    atomic_write_bytes(path, data)
-    atomic_write_bytes(path.with_suffix(".json"), json.dumps(manifest, indent=1).encode())
+    write_arrays(path, {"ops": table.ops, "adj": table.adj, "num_nodes": table.num_nodes},
+                 {"format": CACHE_FORMAT, "space": table.space, "op_vocab": list(table.op_vocab), **table.meta},
+                 compressed=True)
 
 
 def _load(path: Path) -> CellTable | None:
-    mpath = path.with_suffix(".json")
-    if not path.exists() or not mpath.exists():
+    from archrep.data.cache import read_arrays
+
+    found = read_arrays(path)
+    if found is None:
         return None
+    z, manifest = found
     try:
-        manifest = json.loads(mpath.read_text())
         if manifest.get("format") != CACHE_FORMAT or manifest.get("version") != VERSION:
             return None
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != manifest["sha256"]:
-            return None
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            ops, adj, nn = z["ops"], z["adj"], z["num_nodes"]
-        if len(ops) != manifest["count"]:
+        if len(z["ops"]) != manifest["count"]:
             return None
         meta = {k: v for k, v in manifest.items() if k not in ("format", "sha256", "space", "op_vocab")}
-        return CellTable(manifest["space"], tuple(manifest["op_vocab"]), ops, adj, nn, meta)
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return CellTable(manifest["space"], tuple(manifest["op_vocab"]), z["ops"], z["adj"], z["num_nodes"], meta)
+    except (ValueError, KeyError, TypeError):
         return None
 
 
