@@ -1,27 +1,34 @@
-"""Training-free proxies on NAS-Bench-201 -> benchmarks/results/proxies.json (task ``proxies``).
+"""Training-free proxies against ground truth -> benchmarks/results/proxies.json (task ``proxies``).
 
-For ``--n`` NB201 cells (first the ~491 cells of NAS-Bench-Suite-Zero's CIFAR-10 file, then a
-seeded random order of the others), each seed builds the network (PyTorch default init from
-``torch.manual_seed(seed)``) and scores it with every requested proxy on real images (default:
-the 20 CIFAR-10 test images of foolbox). Records, one per proxy (and per spectral statistic for
-``ntk`` / ``vintk``: variant ``cond``, ``lambda_max``, ``lambda_min``, ``trace``):
+``--dataset nb201`` (default): for ``--n`` NB201 cells (first the ~491 cells of
+NAS-Bench-Suite-Zero's CIFAR-10 file, then a seeded random order of the others), each seed builds
+the network (PyTorch default init from ``torch.manual_seed(seed)``) and scores it with every
+requested proxy on real images (default: the 20 CIFAR-10 test images of foolbox).
+``--dataset vit-tiny-fashion`` / ``vit-tiny-msa-fashion``: the same for the ViTs that
+``benchmarks/vit_ground_truth.py`` trained here (records ``dataset`` ``vit-tiny`` /
+``vit-tiny-msa``, target ``test_accuracy``; default inputs 20 Fashion-MNIST training images, the
+data those nets were trained on). Records, one per proxy (and per spectral statistic for the NTK
+family ``ntk``, ``vintk`` and their ``_msa`` / ``_ffn`` restrictions: variant ``cond``,
+``lambda_max``, ``lambda_min``, ``trace``):
 
 * target ``cifar10``: Spearman and Kendall tau (mean ± std over seeds) of the score, oriented
   so that higher predicts better (``higher_is_better`` says whether it was negated), with the
-  official NB201 CIFAR-10 test accuracy; ``seconds_per_arch`` (mean per seed and cell, network
-  build excluded; ``ntk`` and ``vintk`` share one NTK computation, whose time both report);
+  official NB201 CIFAR-10 test accuracy (or the ViTs' accuracy); ``seconds_per_arch`` (mean per
+  seed and cell, network build excluded; ``ntk`` and ``vintk`` of one weight set share one NTK
+  computation, whose time both report; on a ViT one gradient pass serves all weight sets);
   the published Spearman where there is one (synflow .737, jacov .731: Abdelfattah et al. 2021,
   all 15,625 cells);
 * target ``suite-zero``: the rank agreement (raw scores) of ours with NAS-Bench-Suite-Zero's
   precomputed score of the same proxy on the cells both have (``zero_cost/zc_nasbench201.json``,
   CIFAR-10), with both sides' Spearman with the accuracy on those cells.
 
-Per-cell scores go to ``proxies_scores.jsonl`` beside the results, one line per scored cell and
-seed, written at once; ``--resume`` skips what that file holds; the records are rewritten every
+Per-cell scores go to ``proxies_scores.jsonl`` (``proxies_scores_<dataset>.jsonl`` for the
+ViTs) beside the results, one line per scored cell and seed, written at once; ``--resume`` skips what that file holds; the records are rewritten every
 ``--write-every`` cells and at the end.
 
     python benchmarks/proxies.py --data-dir ../shared/data --n 3000
     python benchmarks/proxies.py --n 30 --proxies synflow,jacov,ntk,vintk   # smoke run
+    python benchmarks/proxies.py --dataset vit-tiny-fashion
 """
 from __future__ import annotations
 
@@ -33,21 +40,25 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
 
 from archrep import data, nets, proxies
+from archrep.data.vit_ground_truth import GROUND_TRUTH
 from archrep.proxies.inputs import load_images
-from archrep.proxies.ntk import STATISTICS, spectral_statistics
+from archrep.proxies.ntk import KERNELS, PARAM_SETS, STATISTICS, spectral_statistics_by_set
 from archrep.results import make_record, mean_std, write_records
 from archrep.spaces.nb201 import NB201Space, arch_to_string
 from archrep.spaces.nb201_cost import naslib_to_arch
 from archrep.train.metrics import kendall_tau, spearman
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SPECTRAL = ("ntk", "vintk")
+#: NTK-family proxy -> (kernel, weight set); one NTK per weight set serves both kernels
+SPECTRAL = {(k if w == "weight" else f"{k}_{w}"): (k, w) for k in KERNELS for w in PARAM_SETS}
 DEFAULT_PROXIES = ("params", "flops", "grad_norm", "snip", "synflow", "jacov", "naswot", "ntk", "vintk")
+VIT_PROXIES = DEFAULT_PROXIES + ("ntk_msa", "vintk_msa", "ntk_ffn", "vintk_ffn")
 #: our proxy -> NAS-Bench-Suite-Zero's key
 SUITE_ZERO = {"params": "params", "flops": "flops", "grad_norm": "grad_norm", "snip": "snip",
               "synflow": "synflow", "jacov": "jacov"}
@@ -80,17 +91,47 @@ def read_scores(path: Path) -> dict[tuple[int, str], dict]:
     return done
 
 
-def score_cell(arch: str, seed: int, todo: list[str], x, y, batch: int) -> tuple[dict, dict]:
-    torch.manual_seed(seed)
-    net = nets.nb201_network(arch)
+class Benchmark(NamedTuple):
+    """What is scored: cells in order, their accuracy, how to build one, the records' labels."""
+
+    dataset: str
+    target: str
+    cells: list[str]
+    accuracy: dict[str, float]
+    build: Callable[[str], torch.nn.Module]
+    suite_zero: dict[str, dict]
+    default_proxies: tuple[str, ...]
+    default_inputs: str
+    scores_file: str
+
+
+def nb201_benchmark(data_dir: Path, n: int) -> Benchmark:
+    ds = data.load("nb201", data_dir=data_dir)
+    zc = suite_zero_cells(data_dir)
+    return Benchmark("nb201", "cifar10", cell_order(zc, n), dict(zip(ds.keys.tolist(), ds.target("cifar10").tolist())),
+                     nets.nb201_network, zc, DEFAULT_PROXIES, "cifar10", "proxies_scores.jsonl")
+
+
+def vit_benchmark(name: str, n: int) -> Benchmark:
+    ds = data.load(name)
+    space = GROUND_TRUTH[name]
+    keys = ds.keys.tolist()[:n]
+    return Benchmark(space, "test_accuracy", keys, dict(zip(keys, ds.target("test_accuracy").tolist())),
+                     lambda key: nets.vit_network(key, space), {}, VIT_PROXIES, "fashion-mnist-train",
+                     f"proxies_scores_{name}.jsonl")
+
+
+def score_cell(net: torch.nn.Module, seed: int, todo: list[str], x, y, batch: int) -> tuple[dict, dict]:
     scores, seconds = {}, {}
     spectral = [p for p in todo if p in SPECTRAL]
     if spectral:
         t = time.perf_counter()
-        stats = spectral_statistics(net, x, seed=seed, batch_size=batch)
+        stats = spectral_statistics_by_set(net, x, tuple(dict.fromkeys(SPECTRAL[p][1] for p in spectral)),
+                                           seed=seed, batch_size=batch)
         dt = time.perf_counter() - t
         for p in spectral:
-            scores[p], seconds[p] = stats[p], dt
+            kernel, weights = SPECTRAL[p]
+            scores[p], seconds[p] = stats[weights][kernel], dt
     for p in todo:
         if p not in SPECTRAL:
             t = time.perf_counter()
@@ -103,8 +144,10 @@ def oriented(proxy: str, variant: str) -> bool:
     return proxies.get(proxy).is_higher_better(**({"statistic": variant} if proxy in SPECTRAL else {}))
 
 
-def make_records(done: dict, cells: list[str], seeds: list[int], todo: list[str], acc: dict, zc: dict,
-                 inputs_desc: str, batch: int) -> list[dict]:
+def make_records(done: dict, bench: Benchmark, seeds: list[int], inputs_desc: str, batch: int) -> list[dict]:
+    """One record per proxy (and statistic) that ``done`` holds scores of, over ``bench.cells``."""
+    cells, acc, zc = bench.cells, bench.accuracy, bench.suite_zero
+    todo = list(dict.fromkeys(p for a in cells for s in seeds for p in done.get((s, a), {}).get("scores", {})))
     records = []
     for p in todo:
         for variant in (STATISTICS if p in SPECTRAL else ("default",)):
@@ -125,10 +168,10 @@ def make_records(done: dict, cells: list[str], seeds: list[int], todo: list[str]
                 ours_by_seed.append(dict(zip(have, vals)))
             if not n_archs:
                 continue
-            common = dict(dataset="nb201", method=p, variant=variant, seeds=seeds[:len(n_archs)],
+            common = dict(dataset=bench.dataset, method=p, variant=variant, seeds=seeds[:len(n_archs)],
                           higher_is_better=hib, inputs=inputs_desc, batch_size=batch)
             records.append(make_record(
-                "proxies", target="cifar10", protocol="sampled-cells", n_archs=min(n_archs),
+                "proxies", target=bench.target, protocol="sampled-cells", n_archs=min(n_archs),
                 **mean_std(per_seed["spearman"], "spearman"), **mean_std(per_seed["kendall_tau"], "kendall_tau"),
                 seconds_per_arch=float(np.mean(secs)), **common,
                 **({"published_spearman": PUBLISHED_SPEARMAN[p]} if p in PUBLISHED_SPEARMAN else {})))
@@ -162,10 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ARCHREP_DATA_DIR"),
                     help="benchmark data folder (needs nb201/ and zero_cost/); default $ARCHREP_DATA_DIR")
-    ap.add_argument("--n", type=int, default=3000, help="number of NB201 cells (default 3000)")
-    ap.add_argument("--proxies", default=",".join(DEFAULT_PROXIES), help="comma-separated proxies")
+    ap.add_argument("--dataset", default="nb201", choices=["nb201", *GROUND_TRUTH],
+                    help="nb201 (official CIFAR-10 accuracy) or a ViT ground truth trained here")
+    ap.add_argument("--n", type=int, default=3000, help="number of cells / networks (default 3000, or all ViTs)")
+    ap.add_argument("--proxies", help=f"comma-separated proxies (default nb201: {','.join(DEFAULT_PROXIES)}; "
+                                      f"ViTs: also {','.join(VIT_PROXIES[len(DEFAULT_PROXIES):])})")
     ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 (default 1)")
-    ap.add_argument("--inputs", default="cifar10", help="image source of archrep.proxies.inputs (default cifar10)")
+    ap.add_argument("--inputs", help="image source of archrep.proxies.inputs (default cifar10 for nb201, "
+                                     "fashion-mnist-train for the ViTs: Fashion-MNIST training images)")
     ap.add_argument("--batch", type=int, default=20, help="images per proxy batch (default 20)")
     ap.add_argument("--resume", action="store_true", help="skip cells the scores file already holds")
     ap.add_argument("--write-every", type=int, default=25, help="rewrite the records every N cells")
@@ -173,36 +220,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
-    if not args.data_dir:
+    if args.dataset == "nb201" and not args.data_dir:
         ap.error("set --data-dir or ARCHREP_DATA_DIR to the benchmark data folder (../shared/data)")
     torch.set_num_threads(args.threads)
-    todo = [p.strip() for p in args.proxies.split(",") if p.strip()]
+    bench = nb201_benchmark(Path(args.data_dir), args.n) if args.dataset == "nb201" else vit_benchmark(args.dataset, args.n)
+    todo = [p.strip() for p in (args.proxies or ",".join(bench.default_proxies)).split(",") if p.strip()]
     for p in todo:
         proxies.get(p)  # unknown names fail here, listing the valid ones
-    data_dir = Path(args.data_dir)
-    ds = data.load("nb201", data_dir=data_dir)
-    acc = dict(zip(ds.keys.tolist(), ds.target("cifar10").tolist()))
-    zc = suite_zero_cells(data_dir)
-    cells = cell_order(zc, args.n)
     seeds = list(range(args.seeds))
-    images = load_images(args.inputs, args.batch)
+    source = args.inputs or bench.default_inputs
+    images = (load_images("fashion-mnist", args.batch, split="train") if source == "fashion-mnist-train"
+              else load_images(source, args.batch))
     x, y = images.x.to(args.device), images.y.to(args.device)
-    inputs_desc = f"{images.source}:{len(x)}"
+    inputs_desc = f"{source}:{len(x)}"
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    out, scores_path = results / "proxies.json", results / "proxies_scores.jsonl"
+    out, scores_path = results / "proxies.json", results / bench.scores_file
     if not args.resume and scores_path.exists():
         scores_path.unlink()
     done = read_scores(scores_path)
     t0, count = time.perf_counter(), 0
     with open(scores_path, "a") as f:
         for seed in seeds:
-            for i, arch in enumerate(cells):
+            for i, arch in enumerate(bench.cells):
                 have = done.get((seed, arch), {}).get("scores", {})
                 missing = [p for p in todo if p not in have]
                 if not missing:
                     continue
-                scores, seconds = score_cell(arch, seed, missing, x, y, args.batch)
+                torch.manual_seed(seed)
+                net = bench.build(arch).to(args.device)
+                scores, seconds = score_cell(net, seed, missing, x, y, args.batch)
                 f.write(json.dumps({"seed": seed, "arch": arch, "scores": scores, "seconds": seconds}) + "\n")
                 f.flush()
                 cell = done.setdefault((seed, arch), {"scores": {}, "seconds": {}})
@@ -210,9 +257,9 @@ def main(argv: list[str] | None = None) -> int:
                 cell["seconds"].update(seconds)
                 count += 1
                 if count % args.write_every == 0:
-                    write_records(out, make_records(done, cells, seeds, todo, acc, zc, inputs_desc, args.batch))
-                    print(f"seed {seed}: {i + 1}/{len(cells)} cells, {time.perf_counter() - t0:.0f} s", flush=True)
-    records = make_records(done, cells, seeds, todo, acc, zc, inputs_desc, args.batch)
+                    write_records(out, make_records(done, bench, seeds, inputs_desc, args.batch))
+                    print(f"seed {seed}: {i + 1}/{len(bench.cells)} cells, {time.perf_counter() - t0:.0f} s", flush=True)
+    records = make_records(done, bench, seeds, inputs_desc, args.batch)
     write_records(out, records)
     for r in records:
         extra = (f"  ours~acc {r['spearman_acc_ours']:.3f} theirs~acc {r['spearman_acc_suite_zero']:.3f}"

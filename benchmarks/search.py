@@ -27,7 +27,6 @@ architectures, their params and proxy scores.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time

@@ -8,9 +8,12 @@ Tests that need the raw benchmark folder use the ``shared_data_dir`` fixture; it
 """
 from __future__ import annotations
 
+import gzip
 import os
+import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -44,3 +47,24 @@ def shared_data_dir() -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("set ARCHREP_DATA_DIR to the benchmark data folder (../shared/data) to run this test")
     return Path(value)
+
+
+@pytest.fixture
+def fake_fashion(tmp_path, monkeypatch):
+    """``write(n, split="test")`` writes n random Fashion-MNIST-format images (labels cycling
+    0..9) for ``split`` into a folder that ARCHREP_FASHION_MNIST_DIR points at; returns them."""
+    folder = tmp_path / "fashion"
+    folder.mkdir()
+    monkeypatch.setenv("ARCHREP_FASHION_MNIST_DIR", str(folder))
+
+    def write(n: int = 12, split: str = "test"):
+        prefix = "train" if split == "train" else "t10k"
+        images = np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">IIII", 0x803, n, 28, 28) + images.tobytes())
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">II", 0x801, n) + labels.tobytes())
+        return images, labels
+
+    return write

@@ -148,6 +148,23 @@ def test_ntk_of_a_linear_layer_is_c_x_xt():
         pytest.approx(stats["vintk"]["cond"])
 
 
+def test_one_gradient_pass_gives_every_weight_set_of_a_vit():
+    from archrep import nets
+
+    torch.manual_seed(0)
+    net = nets.vit_network("e64|h2,2,2,2|r2,2,2,2", "vit-tiny")
+    x = torch.randn(3, 3, 32, 32)
+    both = ntk.spectral_statistics_by_set(net, x, ("weight", "msa", "ffn"), repeats=1, seed=1)
+    for params in ("weight", "msa", "ffn"):
+        alone = ntk.spectral_statistics(net, x, params=params, repeats=1, seed=1)
+        for kernel in ntk.KERNELS:
+            for stat in ntk.STATISTICS:
+                assert both[params][kernel][stat] == pytest.approx(alone[kernel][stat], rel=1e-9)
+    assert both["msa"]["ntk"]["trace"] + both["ffn"]["ntk"]["trace"] < both["weight"]["ntk"]["trace"]
+    thetas = ntk.empirical_ntks(net, x, ("msa", "ffn"))
+    assert torch.allclose(thetas["msa"], ntk.empirical_ntk(net, x, "msa"))
+
+
 def test_ntk_degenerate_kernel_scores_1e5():
     net = OneLayer(4, 2)
     x = torch.ones(3, 4)  # identical inputs: rank-1 NTK

@@ -1,7 +1,6 @@
 """Real input images for the proxies (archrep.proxies.inputs)."""
 from __future__ import annotations
 
-import gzip
 import struct
 import sys
 import zlib
@@ -53,20 +52,8 @@ def test_png_decoder_handles_every_filter(tmp_path, channels):
         inputs.read_png(tmp_path / "bad.png")
 
 
-def _fake_fashion(folder, n=12):
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-    labels = (np.arange(n) % 10).astype(np.uint8)
-    with gzip.open(folder / "t10k-images-idx3-ubyte.gz", "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + images.tobytes())
-    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz", "wb") as f:
-        f.write(struct.pack(">II", 0x801, n) + labels.tobytes())
-    return images, labels
-
-
-def test_fashion_mnist_padded_to_32x32x3(tmp_path, monkeypatch):
-    images, labels = _fake_fashion(tmp_path)
-    monkeypatch.setenv("ARCHREP_FASHION_MNIST_DIR", str(tmp_path))
+def test_fashion_mnist_padded_to_32x32x3(fake_fashion):
+    images, labels = fake_fashion()
     batch = inputs.load_images("fashion-mnist", 5, seed=1)
     assert batch.x.shape == (5, 3, 32, 32) and batch.source == "fashion-mnist"
     assert torch.equal(batch.x[:, 0], batch.x[:, 2])

@@ -24,8 +24,8 @@ def _nb201_toy(arch) -> float:
 
 
 def test_registry_lists_strategies():
-    assert search.list_strategies() == ["evolution", "random"]
-    with pytest.raises(UnknownNameError, match="evolution, random"):
+    assert search.list_strategies() == ["evolution", "llm-fill", "random"]
+    with pytest.raises(UnknownNameError, match="evolution, llm-fill, random"):
         search.get("evo")
 
 
@@ -139,7 +139,7 @@ def test_cli_search_writes_the_run(tmp_path):
 
 
 @pytest.mark.parametrize("args, valid", [
-    (["search", "--space", "vit-tiny", "--strategy", "evo"], "evolution, random"),
+    (["search", "--space", "vit-tiny", "--strategy", "evo"], "evolution, llm-fill, random"),
     (["search", "--space", "vit-tiny", "--proxy", "synflo"], "synflow"),
     (["search", "--space", "nb2"], "nb201"),
     (["proxy", "--space", "nb201", "--proxy", "bogus", "--n", "2", "--out", "x.jsonl"], "vintk"),

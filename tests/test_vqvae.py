@@ -90,3 +90,30 @@ def test_config_errors(tmp_path):
         VQVAE(vocab_size=7, max_nodes=8, **TINY).encode((np.zeros((2, 7), int), np.zeros((2, 7, 7))))
     with pytest.raises(ArchrepError):
         VQVAE.load(tmp_path)
+
+
+def test_gaussian_baseline_reconstructs_samples_and_round_trips(tmp_path, nb201_cells):
+    ops, adj = nb201_cells
+    m = VQVAE(vocab_size=7, max_nodes=8, epochs=40, bottleneck="gaussian", kl_weight=0.01, **TINY).fit(nb201_cells)
+    assert "kl_loss" in m.history[-1] and "codes_used" not in m.history[-1]
+    z = m.latents(nb201_cells)
+    assert z.shape == (len(ops), 8, m.config.code_dim)
+    assert m.reconstruction_accuracy(nb201_cells) >= 0.5
+    # the empirical prior is the training latents' per-slot statistics
+    np.testing.assert_allclose(m.net.latent_mean.numpy(), z.mean(0), atol=1e-5)
+    sops, sadj = m.sample(50, seed=4)
+    assert sops.shape == (50, 8) and sadj.shape == (50, 8, 8) and not np.tril(sadj).any()
+    np.testing.assert_array_equal(m.sample(50, seed=4)[0], sops)
+    assert not np.array_equal(m.sample(50, seed=5)[0], sops)
+    m.save(tmp_path / "vae")
+    m2 = VQVAE.load(tmp_path / "vae")
+    np.testing.assert_array_equal(m2.sample(50, seed=4)[0], sops)
+    np.testing.assert_array_equal(m2.sample(20, seed=1, prior="standard")[0], m.sample(20, seed=1, prior="standard")[0])
+    with pytest.raises(ArchrepError, match="bottleneck='vq'"):
+        m.encode(nb201_cells)
+    with pytest.raises(ArchrepError, match="prior"):
+        m.sample(5, prior="uniform")
+    with pytest.raises(ArchrepError, match="bottleneck='gaussian'"):
+        VQVAE(vocab_size=7, max_nodes=8, **TINY).sample(5)
+    with pytest.raises(ArchrepError, match="bottleneck must be"):
+        VQVAEConfig(vocab_size=7, max_nodes=8, bottleneck="vae")

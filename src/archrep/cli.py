@@ -12,6 +12,8 @@
     archrep latency-dataset build|extend|info --store URL ...   profile the model zoo into a LatencyStore
     archrep proxy --space nb201 --proxy vintk --n 1000 --out FILE   score archs with a training-free proxy
     archrep search --space vit-tiny --strategy evolution --proxy vintk --budget-params 5e6   proxy-driven search
+    archrep generate --space nb101 --n 1000 --temperature 1.0 --out FILE   Arch-LLM: new valid architectures
+    archrep search --space nb201 --strategy llm-fill --oracle cifar10   NAS with Arch-LLM's fill mutation
 
 Every command that computes numbers prints a table and writes JSON; errors on bad input are one
 line naming the input and the fix (exit status 2).
@@ -528,6 +530,38 @@ def cmd_proxy(args) -> int:
     return 0
 
 
+def _archllm(args):
+    """The Arch-LLM of ``args.model``, or the cached default of ``args.space`` (trained on first use)."""
+    from archrep.generate import archllm
+
+    if args.model:
+        return archllm.ArchLLM.load(args.model, device=args.device)
+    print(f"Arch-LLM of {args.space}: loading the cached model, or training it on first use "
+          f"({archllm.DEFAULT_TRAIN.get(args.space, '?')} cells)", file=sys.stderr)
+    return archllm.cached(args.space, device=args.device, verbose=not args.no_progress)
+
+
+def cmd_generate(args) -> int:
+    from archrep.generate.archllm import training_keys
+    from archrep.train.metrics import generation_metrics
+
+    model = _archllm(args)
+    if model.space != args.space:
+        raise ArchrepError(f"--model {args.model} is an Arch-LLM of {model.space!r}, not of --space {args.space!r}")
+    if args.n < 1:
+        raise ArchrepError(f"--n must be at least 1, got {args.n}")
+    g = model.generate(args.n, temperature=args.temperature, seed=args.seed)
+    metrics = generation_metrics(g.keys, training_keys(model))
+    _print_table([{k: f"{v:.4f}" for k, v in metrics.items()} | {"invalid": json.dumps(g.invalid),
+                                                                  "seconds": f"{g.seconds:.1f}"}],
+                 [*metrics, "invalid", "seconds"], f"{args.n} samples of {args.space} at temperature {args.temperature}")
+    _write_json(Path(args.out), {"space": args.space, "n": args.n, "temperature": args.temperature, "seed": args.seed,
+                                 "model": args.model, "metrics": metrics, "invalid": g.invalid,
+                                 "keys": g.keys})
+    print(f"\nwrote {args.out} ({sum(k is not None for k in g.keys)} valid architectures; null = invalid)")
+    return 0
+
+
 def cmd_search(args) -> int:
     from tqdm.auto import tqdm
 
@@ -541,7 +575,9 @@ def cmd_search(args) -> int:
         nets.BUILDERS.get(args.space)
         obj = search.ProxyObjective(space, args.proxy, _proxy_inputs(args), seed=args.seed, device=args.device,
                                     cache_path=args.cache)
-    kw = {"population": args.population, "sample_size": args.sample_size} if args.strategy == "evolution" else {}
+    kw = {"population": args.population, "sample_size": args.sample_size} if args.strategy != "random" else {}
+    if args.strategy == "llm-fill":
+        kw.update(model=_archllm(args), masked=args.masked, temperature=args.temperature)
     with tqdm(total=args.queries, desc=f"{args.strategy} ({obj.name}) on {args.space}", disable=args.no_progress,
               unit="query") as bar:
         result = strategy(space, obj, queries=args.queries, seed=args.seed, budget_params=args.budget_params,
@@ -742,7 +778,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "is a proxy of the untrained networks, or with --oracle a target of the space's "
                                     "benchmark dataset (nb201: cifar10). Archs over --budget-params are rejected.")
     proxy_args(se, "synflow")
-    se.add_argument("--strategy", default="evolution", help="search strategy: evolution (default) or random")
+    se.add_argument("--strategy", default="evolution",
+                    help="search strategy: evolution (default), random, or llm-fill (evolution with Arch-LLM's fill "
+                         "mutation; nb101 / nb201)")
     se.add_argument("--budget-params", type=float, help="at most this many parameters per arch (e.g. 5e6)")
     se.add_argument("--queries", type=int, default=100, help="objective queries (default 100)")
     se.add_argument("--population", type=int, default=20, help="evolution: population size (default 20)")
@@ -750,8 +788,29 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--oracle", metavar="TARGET", help="search on the benchmark's TARGET (e.g. cifar10 for nb201) instead of a proxy")
     se.add_argument("--cache", metavar="FILE", help="JSON-lines cache of proxy scores, reused across runs")
     se.add_argument("--out", metavar="FILE", help="write the run (best arch, history) as JSON")
+    se.add_argument("--model", metavar="DIR", help="llm-fill: a trained Arch-LLM folder (default: the cached model "
+                                                   "of the space, trained on first use)")
+    se.add_argument("--masked", type=int, default=2, help="llm-fill: codes masked per mutation (default 2)")
+    se.add_argument("--temperature", type=float, default=1.0, help="llm-fill: sampling temperature (default 1.0)")
     data_dir_arg(se)
     se.set_defaults(func=cmd_search)
+
+    ge = sub.add_parser("generate", help="generate new valid architectures with Arch-LLM (VQ-VAE codes + code LM)",
+                        description="Sample --n code sequences from the Arch-LLM of --space (nb101, nb201), decode "
+                                    "them into cells and keep the valid ones. Without --model the space's default "
+                                    "model is loaded from the cache, or trained and cached on first use (minutes "
+                                    "for nb201, an hour or more for nb101 on one CPU core). Prints validity, "
+                                    "uniqueness and novelty; writes the keys (null = invalid sample) as JSON.")
+    ge.add_argument("--space", required=True, choices=["nb101", "nb201"])
+    ge.add_argument("--n", type=int, default=1000, help="number of samples (default 1000)")
+    ge.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0; 0.7 favours "
+                                                                   "validity, 1.8 novelty)")
+    ge.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    ge.add_argument("--model", metavar="DIR", help="a trained Arch-LLM folder (default: the cached model)")
+    ge.add_argument("--out", required=True, metavar="FILE", help="JSON output: metrics, invalid counts, keys")
+    ge.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    ge.add_argument("--no-progress", action="store_true", help="no training log")
+    ge.set_defaults(func=cmd_generate)
     return p
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
-from collections import deque
 from typing import Any, Iterable, Sequence
 
 import numpy as np

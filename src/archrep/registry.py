@@ -45,7 +45,7 @@ class Registry(Generic[T]):
             close = difflib.get_close_matches(str(name), valid, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise UnknownNameError(
-                f"unknown {self.kind} {name!r}.{hint} Valid {self.kind}s: {', '.join(valid)}"
+                f"unknown {self.kind} {name!r}.{hint} Valid {_plural(self.kind)}: {', '.join(valid)}"
             ) from None
 
     def names(self, pattern: str = "*") -> list[str]:
@@ -60,3 +60,8 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def _plural(noun: str) -> str:
+    """'model' -> 'models', 'search strategy' -> 'search strategies'."""
+    return noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"

@@ -30,6 +30,15 @@ architecture is a short sequence of integers a language model can write. Here:
 * **Reconstruction loss**: cross-entropy over the V + 1 slot classes + binary cross-entropy over
   the upper-triangular pairs. Total = recon + codebook (unless ``ema``) + β · commitment.
 
+**The continuous baseline** (``bottleneck="gaussian"``): the same encoder and decoder with
+arch2vec's Gaussian bottleneck instead of the quantiser, so that only the latent type differs in a
+comparison. The encoder gives per node a mean μ and a log-variance (a second linear map); training
+decodes z = μ + σ·ε and adds ``kl_weight`` times the KL divergence to N(0, I), averaged over nodes
+and dimensions as arch2vec averages it. :meth:`VQVAE.sample` decodes latents drawn from the
+standard prior N(0, I) or (``prior="empirical"``, arch2vec's generation protocol) from
+N(μ̂, σ̂), per slot and dimension the mean and standard deviation of the training cells' μ, kept
+with the model after :meth:`VQVAE.fit`.
+
 Training: Adam (``lr`` 1e-3), ``batch_size`` 32, gradient clip 5 (arch2vec's settings);
 ``seed`` fixes initialisation and batch order. :meth:`VQVAE.save` writes ``config.json`` and
 ``model.pt`` (a state dict) to a folder, :meth:`VQVAE.load` reads them back.
@@ -56,6 +65,7 @@ from archrep.train import metrics
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
 FORMAT = 1
+BOTTLENECKS = ("vq", "gaussian")
 
 
 @dataclass
@@ -74,6 +84,8 @@ class VQVAEConfig:
     ema_decay: float = 0.99
     positional: bool = True
     restart_dead: bool = True
+    bottleneck: str = "vq"
+    kl_weight: float = 1.0
     decoder_dim: int = 128
     decoder_layers: int = 2
     decoder_heads: int = 4
@@ -94,6 +106,10 @@ class VQVAEConfig:
         if self.decoder_dim % self.decoder_heads:
             raise ArchrepError(f"vqvae: decoder_dim ({self.decoder_dim}) must be divisible by "
                                f"decoder_heads ({self.decoder_heads})")
+        if self.bottleneck not in BOTTLENECKS:
+            raise ArchrepError(f"vqvae: bottleneck must be one of {', '.join(BOTTLENECKS)}, got {self.bottleneck!r}")
+        if not self.kl_weight >= 0:
+            raise ArchrepError(f"vqvae: kl_weight must be >= 0, got {self.kl_weight!r}")
         if not self.beta >= 0 or not 0 < self.ema_decay < 1 or not self.lr > 0 or int(self.epochs) < 0:
             raise ArchrepError("vqvae: need beta >= 0, 0 < ema_decay < 1, lr > 0 and epochs >= 0; got "
                                f"{self.beta}, {self.ema_decay}, {self.lr}, {self.epochs}")
@@ -161,7 +177,8 @@ class VectorQuantizer(nn.Module):
 
 
 class VQVAENet(nn.Module):
-    """Encoder (DenseGIN node states -> z_e), quantiser, Transformer decoder (module docstring)."""
+    """Encoder (DenseGIN node states -> z_e), quantiser or Gaussian bottleneck, Transformer decoder
+    (module docstring)."""
 
     def __init__(self, c: VQVAEConfig):
         super().__init__()
@@ -171,7 +188,12 @@ class VQVAENet(nn.Module):
         self.gin = DenseGIN(in_dim, c.hidden, c.layers, readout="sum", train_eps=True, dropout=0.0)
         self.gin.head = nn.Identity()  # the score head of the predictor is not used here
         self.to_latent = nn.Linear(c.hidden, c.code_dim)
-        self.quantizer = VectorQuantizer(c.codebook_size, c.code_dim, c.beta, c.ema, c.ema_decay)
+        if c.bottleneck == "vq":
+            self.quantizer = VectorQuantizer(c.codebook_size, c.code_dim, c.beta, c.ema, c.ema_decay)
+        else:
+            self.to_logvar = nn.Linear(c.hidden, c.code_dim)
+            self.latent_mean = nn.Buffer(torch.zeros(m, c.code_dim))
+            self.latent_std = nn.Buffer(torch.ones(m, c.code_dim))
         self.from_code = nn.Linear(c.code_dim, c.decoder_dim)
         self.slot = nn.Parameter(torch.randn(m, c.decoder_dim) * 0.02)
         layer = nn.TransformerEncoderLayer(c.decoder_dim, c.decoder_heads, 2 * c.decoder_dim, dropout=0.0,
@@ -184,8 +206,8 @@ class VQVAENet(nn.Module):
         self.iu, self.ju = nn.Buffer(torch.from_numpy(iu)), nn.Buffer(torch.from_numpy(ju))
         self.initialised = nn.Buffer(torch.zeros((), dtype=torch.bool))
 
-    def encode(self, ops: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        """ops (B, M) long with -1 pads, adj (B, M, M) float -> z_e (B, M, code_dim)."""
+    def node_states(self, ops: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+        """ops (B, M) long with -1 pads, adj (B, M, M) float -> GIN node states (B, M, hidden)."""
         c = self.c
         mask = (ops >= 0).float()
         x = F.one_hot(ops.clamp(min=0), c.vocab_size).float() * mask.unsqueeze(-1)
@@ -193,7 +215,11 @@ class VQVAENet(nn.Module):
             pos = torch.eye(c.max_nodes, device=ops.device).expand(len(ops), -1, -1)
             x = torch.cat([x, pos], dim=-1)
         agg = adj + adj.transpose(1, 2)
-        return self.to_latent(self.gin.node_states(x, agg, mask))
+        return self.gin.node_states(x, agg, mask)
+
+    def encode(self, ops: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+        """z_e (B, M, code_dim): the latent before quantisation (the mean μ for "gaussian")."""
+        return self.to_latent(self.node_states(ops, adj))
 
     def decode(self, zq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, M, code_dim) code vectors -> op logits (B, M, V + 1), edge logits (B, M(M-1)/2)."""
@@ -202,8 +228,14 @@ class VQVAENet(nn.Module):
         return self.op_head(h), self.edge_head(pairs).squeeze(-1)
 
     def forward(self, ops, adj):
-        ze = self.encode(ops, adj)
-        zq, idx, cb, commit = self.quantizer(ze)
+        """(op logits, edge logits, code indices or None, codebook loss or KL, commitment loss)."""
+        if self.c.bottleneck == "gaussian":
+            h = self.node_states(ops, adj)
+            mu, logvar = self.to_latent(h), self.to_logvar(h)
+            z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
+            kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).mean()
+            return (*self.decode(z), None, kl, mu.new_zeros(()))
+        zq, idx, cb, commit = self.quantizer(self.encode(ops, adj))
         op_logits, edge_logits = self.decode(zq)
         return op_logits, edge_logits, idx, cb, commit
 
@@ -224,7 +256,9 @@ def _arrays(cells: Any) -> tuple[np.ndarray, np.ndarray]:
 
 class VQVAE:
     """The trainable model: ``fit(cells)``, ``encode(cells) -> codes (N, max_nodes)``,
-    ``decode(codes) -> (ops, adj)``, ``reconstruction_accuracy(cells)``, ``save`` / ``load``."""
+    ``decode(codes) -> (ops, adj)``, ``reconstruction_accuracy(cells)``, ``save`` / ``load``;
+    with ``bottleneck="gaussian"`` the continuous baseline: ``latents``, ``decode_latents``,
+    ``sample`` instead of codes."""
 
     def __init__(self, config: VQVAEConfig | dict | None = None, device: str = "cpu", **options):
         if config is None:
@@ -254,14 +288,18 @@ class VQVAE:
         codes the batch uses in ``used`` (bool, K) when given."""
         c = self.config
         op_logits, edge_logits, idx, cb, commit = self.net(ops, adj)
-        if used is not None:
+        if used is not None and idx is not None:
             used[idx.reshape(-1)] = True
         op_target = torch.where(ops >= 0, ops, torch.full_like(ops, c.vocab_size))
         op_loss = F.cross_entropy(op_logits.reshape(-1, c.vocab_size + 1), op_target.reshape(-1))
         edge_target = adj[:, self.net.iu, self.net.ju]
         edge_loss = F.binary_cross_entropy_with_logits(edge_logits, edge_target)
-        total = op_loss + edge_loss + cb + c.beta * commit
-        parts = {"op_loss": op_loss, "edge_loss": edge_loss, "codebook_loss": cb, "commitment_loss": commit}
+        if c.bottleneck == "gaussian":
+            total = op_loss + edge_loss + c.kl_weight * cb
+            parts = {"op_loss": op_loss, "edge_loss": edge_loss, "kl_loss": cb}
+        else:
+            total = op_loss + edge_loss + cb + c.beta * commit
+            parts = {"op_loss": op_loss, "edge_loss": edge_loss, "codebook_loss": cb, "commitment_loss": commit}
         return total, {k: float(v.detach()) for k, v in parts.items()}
 
     def fit(self, cells: Any, epochs: int | None = None, verbose: bool = False) -> "VQVAE":
@@ -275,8 +313,9 @@ class VQVAE:
         ops_t, adj_t = torch.from_numpy(ops).to(self.device), torch.from_numpy(adj).to(self.device)
         gen = torch.Generator().manual_seed(c.seed)
         opt = torch.optim.Adam(self.net.parameters(), lr=c.lr)
+        vq = c.bottleneck == "vq"
         self.net.train()
-        if not bool(self.net.initialised):  # data-dependent codebook initialisation
+        if vq and not bool(self.net.initialised):  # data-dependent codebook initialisation
             self._restart_codes(ops_t, adj_t, torch.zeros(c.codebook_size, dtype=torch.bool), gen)
             self.net.initialised.fill_(True)
         for _ in range(c.epochs if epochs is None else int(epochs)):
@@ -292,14 +331,19 @@ class VQVAE:
                 for k, v in {"loss": float(total.detach()), **parts}.items():
                     sums[k] = sums.get(k, 0.0) + v
                 nb += 1
-            n_used = int(used.sum())
-            restarted = self._restart_codes(ops_t, adj_t, used, gen) if c.restart_dead else 0
-            rec = {"epoch": len(self.history), **{k: v / nb for k, v in sums.items()}, "codes_used": n_used,
-                   "codes_restarted": restarted, "seconds": time.perf_counter() - t0}
+            rec = {"epoch": len(self.history), **{k: v / nb for k, v in sums.items()}}
+            if vq:
+                rec["codes_used"] = int(used.sum())
+                rec["codes_restarted"] = self._restart_codes(ops_t, adj_t, used, gen) if c.restart_dead else 0
+            rec["seconds"] = time.perf_counter() - t0
             self.history.append(rec)
             if verbose:
                 print(json.dumps(rec))
         self.net.eval()
+        if not vq:  # the empirical prior of sample(prior="empirical"): statistics of the training μ
+            mu = torch.from_numpy(self.latents((ops, adj))).to(self.device)
+            self.net.latent_mean.copy_(mu.mean(0))
+            self.net.latent_std.copy_(mu.std(0, unbiased=False) if len(mu) > 1 else torch.ones_like(mu[0]))
         return self
 
     @torch.no_grad()
@@ -314,45 +358,93 @@ class VQVAE:
         return self.net.quantizer.restart(z, used.to(z.device), gen)
 
     # ------------------------------------------------------------------ inference
+    def _require(self, bottleneck: str, what: str) -> None:
+        if self.config.bottleneck != bottleneck:
+            raise ArchrepError(f"vqvae: {what} needs bottleneck={bottleneck!r}; this model's is "
+                               f"{self.config.bottleneck!r}")
+
     @torch.no_grad()
-    def encode(self, cells: Any, batch_size: int = 4096) -> np.ndarray:
-        """Code indices (N, max_nodes), int64, one per node slot (padding slots get codes too)."""
+    def latents(self, cells: Any, batch_size: int = 4096) -> np.ndarray:
+        """The continuous latents (N, max_nodes, code_dim), float32: z_e before quantisation, or
+        the posterior mean μ of the Gaussian bottleneck."""
         ops, adj = _arrays(cells)
         self._check(ops)
         self.net.eval()
-        out = []
-        for s in range(0, len(ops), batch_size):
-            o = torch.from_numpy(ops[s:s + batch_size]).to(self.device)
-            a = torch.from_numpy(adj[s:s + batch_size]).to(self.device)
-            out.append(self.net.quantizer.indices(self.net.encode(o, a)).cpu())
-        return torch.cat(out).numpy() if out else np.zeros((0, self.config.max_nodes), dtype=np.int64)
+        out = [self.net.encode(torch.from_numpy(ops[s:s + batch_size]).to(self.device),
+                               torch.from_numpy(adj[s:s + batch_size]).to(self.device)).cpu()
+               for s in range(0, len(ops), batch_size)]
+        c = self.config
+        return torch.cat(out).numpy() if out else np.zeros((0, c.max_nodes, c.code_dim), dtype=np.float32)
+
+    @torch.no_grad()
+    def encode(self, cells: Any, batch_size: int = 4096) -> np.ndarray:
+        """Code indices (N, max_nodes), int64, one per node slot (padding slots get codes too)."""
+        self._require("vq", "encode (discrete codes)")
+        z = torch.from_numpy(self.latents(cells, batch_size)).to(self.device)
+        return self.net.quantizer.indices(z).cpu().numpy().astype(np.int64)
 
     @torch.no_grad()
     def decode(self, codes: Any, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
         """Code indices (N, max_nodes) -> ops (N, M) int64 (-1 = no node) and the 0/1 strictly
         upper-triangular adjacency (N, M, M) uint8 (edge logit > 0, i.e. probability > 0.5)."""
         c = self.config
+        self._require("vq", "decode (discrete codes)")
         codes = np.asarray(codes)
         if codes.ndim != 2 or codes.shape[1] != c.max_nodes:
             raise ArchrepError(f"vqvae: codes must be (N, {c.max_nodes}), got {codes.shape}")
         if codes.size and (codes.min() < 0 or codes.max() >= c.codebook_size):
             raise ArchrepError(f"vqvae: code indices must be in [0, {c.codebook_size}), got "
                                f"[{codes.min()}, {codes.max()}]")
+        return self._decode_vectors(lambda s, e: self.net.quantizer.codebook[
+            torch.from_numpy(codes[s:e].astype(np.int64)).to(self.device)], len(codes), batch_size)
+
+    @torch.no_grad()
+    def decode_latents(self, z: Any, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """Continuous latents (N, max_nodes, code_dim) -> (ops, adj) as :meth:`decode` gives them
+        (for the Gaussian bottleneck; a VQ model decodes them unquantised)."""
+        c = self.config
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 3 or z.shape[1:] != (c.max_nodes, c.code_dim):
+            raise ArchrepError(f"vqvae: latents must be (N, {c.max_nodes}, {c.code_dim}), got {z.shape}")
+        return self._decode_vectors(lambda s, e: torch.from_numpy(z[s:e]).to(self.device), len(z), batch_size)
+
+    def _decode_vectors(self, chunk, n: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Decode ``chunk(start, end)`` -> (b, M, code_dim) vectors in batches into (ops, adj)."""
+        c = self.config
         self.net.eval()
-        n, m = len(codes), c.max_nodes
+        m = c.max_nodes
         ops = np.full((n, m), -1, dtype=np.int64)
         adj = np.zeros((n, m, m), dtype=np.uint8)
         iu, ju = np.triu_indices(m, k=1)
         for s in range(0, n, batch_size):
-            idx = torch.from_numpy(codes[s:s + batch_size].astype(np.int64)).to(self.device)
-            op_logits, edge_logits = self.net.decode(self.net.quantizer.codebook[idx])
+            op_logits, edge_logits = self.net.decode(chunk(s, s + batch_size))
             o = op_logits.argmax(-1).cpu().numpy()
-            ops[s:s + len(idx)] = np.where(o == c.vocab_size, -1, o)
-            adj[s:s + len(idx), iu, ju] = (edge_logits > 0).cpu().numpy()
+            ops[s:s + len(o)] = np.where(o == c.vocab_size, -1, o)
+            adj[s:s + len(o), iu, ju] = (edge_logits > 0).cpu().numpy()
         return ops, adj
 
+    @torch.no_grad()
+    def sample(self, n: int, *, seed: int = 0, prior: str = "empirical",
+               temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Decode ``n`` latents drawn from the Gaussian bottleneck's prior (module docstring):
+        ``"standard"`` N(0, I) or ``"empirical"`` N(μ̂, σ̂); ``temperature`` scales the std."""
+        self._require("gaussian", "sample")
+        if prior not in ("standard", "empirical"):
+            raise ArchrepError(f"vqvae: prior must be 'standard' or 'empirical', got {prior!r}")
+        if not isinstance(n, int) or n < 1 or not temperature > 0:
+            raise ArchrepError(f"vqvae: sample needs n >= 1 and temperature > 0, got {n!r} and {temperature!r}")
+        c = self.config
+        eps = torch.randn(n, c.max_nodes, c.code_dim, generator=torch.Generator().manual_seed(seed))
+        if prior == "empirical":
+            z = self.net.latent_mean.cpu() + temperature * eps * self.net.latent_std.cpu()
+        else:
+            z = temperature * eps
+        return self.decode_latents(z.numpy())
+
     def reconstruct(self, cells: Any) -> tuple[np.ndarray, np.ndarray]:
-        """decode(encode(cells))."""
+        """decode(encode(cells)), or the decoded posterior mean for the Gaussian bottleneck."""
+        if self.config.bottleneck == "gaussian":
+            return self.decode_latents(self.latents(cells))
         return self.decode(self.encode(cells))
 
     def reconstruction_accuracy(self, cells: Any) -> float:

@@ -77,21 +77,36 @@ def kernel_params(net: nn.Module, params: str = "weight") -> list[torch.Tensor]:
     return chosen
 
 
-def empirical_ntk(net: nn.Module, inputs: torch.Tensor, params: str = "weight") -> torch.Tensor:
-    """Θ = G Gᵀ (float64, B x B) of the net as it is, in train mode (module docstring)."""
+def empirical_ntks(net: nn.Module, inputs: torch.Tensor, param_sets=("weight",)) -> dict[str, torch.Tensor]:
+    """Θ = G Gᵀ (float64, B x B) of the net as it is, in train mode (module docstring), for each
+    of ``param_sets``, from one backward pass per image w.r.t. the union of their parameters (the
+    kernel of a set is the sum over its parameters' gradient blocks)."""
     net.train()
-    weights = kernel_params(net, params)
+    chosen = {s: kernel_params(net, s) for s in param_sets}
+    weights = list({id(p): p for ps in chosen.values() for p in ps}.values())
+    column = {id(p): i for i, p in enumerate(weights)}
 
-    def part(a: int, b: int) -> torch.Tensor:
+    def part(a: int, b: int) -> dict[str, torch.Tensor]:
         out = net(inputs[a:b])
-        rows = []
+        rows: dict[str, list] = {s: [] for s in chosen}
         for i in range(b - a):  # one backward per image: faster on CPU than a vmapped backward
             grads = torch.autograd.grad(out[i].sum(), weights, retain_graph=i < b - a - 1, allow_unused=True)
-            rows.append(torch.cat([g.reshape(-1) for g in grads if g is not None]).double())
-        return torch.stack(rows)
+            for s, ps in chosen.items():
+                flat = [grads[column[id(p)]] for p in ps]
+                rows[s].append(torch.cat([g.reshape(-1) for g in flat if g is not None]).double())
+        return {s: torch.stack(r) for s, r in rows.items()}
 
-    g = torch.cat(split_on_oom(part, len(inputs)))
-    return g @ g.T
+    parts = split_on_oom(part, len(inputs))
+    out = {}
+    for s in chosen:
+        g = torch.cat([p[s] for p in parts])
+        out[s] = g @ g.T
+    return out
+
+
+def empirical_ntk(net: nn.Module, inputs: torch.Tensor, params: str = "weight") -> torch.Tensor:
+    """Θ of one parameter set (:func:`empirical_ntks`)."""
+    return empirical_ntks(net, inputs, (params,))[params]
 
 
 def rff_kernel(inputs: torch.Tensor, num_features: int = 2, sigma: float | str = "median",
@@ -123,9 +138,9 @@ def statistics(kernel: torch.Tensor) -> dict[str, float]:
             "lambda_min": lmin, "trace": float(kernel.diagonal().sum())}
 
 
-def _spectral(net: nn.Module, inputs: torch.Tensor, *, seed: int, params: str, repeats: int, init: str | None,
-              batch_size: int | None, num_features: int, sigma: float | str,
-              kernels: tuple[str, ...] = KERNELS) -> dict[str, dict[str, float]]:
+def _spectral(net: nn.Module, inputs: torch.Tensor, *, seed: int, param_sets: tuple[str, ...], repeats: int,
+              init: str | None, batch_size: int | None, num_features: int, sigma: float | str,
+              kernels: tuple[str, ...] = KERNELS) -> dict[str, dict[str, dict[str, float]]]:
     if init not in ("kaiming", None):
         raise ArchrepError(f"unknown NTK init {init!r}; valid: 'kaiming', None (keep the net's weights)")
     if not isinstance(repeats, int) or repeats < 1:
@@ -138,23 +153,31 @@ def _spectral(net: nn.Module, inputs: torch.Tensor, *, seed: int, params: str, r
     for _ in range(repeats if init else 1):
         if init:
             kaiming_init(net)
-        theta = empirical_ntk(net, x, params)
-        runs.append({k: statistics(theta if k == "ntk" else theta * rff) for k in kernels})
-    return {k: {s: sum(r[k][s] for r in runs) / len(runs) for s in STATISTICS} for k in kernels}
+        thetas = empirical_ntks(net, x, param_sets)
+        runs.append({s: {k: statistics(theta if k == "ntk" else theta * rff) for k in kernels}
+                     for s, theta in thetas.items()})
+    return {s: {k: {st: sum(r[s][k][st] for r in runs) / len(runs) for st in STATISTICS} for k in kernels}
+            for s in param_sets}
 
 
-def spectral_statistics(net: nn.Module, inputs: torch.Tensor, *, seed: int = 0, params: str = "weight",
-                        repeats: int = 3, init: str | None = "kaiming", batch_size: int | None = None,
-                        num_features: int = 2, sigma: float | str = "median") -> dict[str, dict[str, float]]:
-    """Every statistic of both kernels, ``{"ntk": {...}, "vintk": {...}}``, averaged over the
-    repeats, from one NTK computation per repeat; equal to what the registered proxies return for
-    the same options (the net is copied and the torch RNG forked and seeded, as they do)."""
+def spectral_statistics_by_set(net: nn.Module, inputs: torch.Tensor, param_sets=("weight",), *, seed: int = 0,
+                               repeats: int = 3, init: str | None = "kaiming", batch_size: int | None = None,
+                               num_features: int = 2, sigma: float | str = "median") -> dict[str, dict]:
+    """Every statistic of both kernels for each parameter set, ``{set: {"ntk": {...}, "vintk":
+    {...}}}``, averaged over the repeats, from one gradient pass per image and repeat; equal to
+    what the registered proxies return for the same options (the net is copied and the torch RNG
+    forked and seeded, as they do)."""
     net = copy.deepcopy(net)
     device = next(net.parameters()).device
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        return _spectral(net, inputs.to(device), seed=seed, params=params, repeats=repeats, init=init,
-                         batch_size=batch_size, num_features=num_features, sigma=sigma)
+        return _spectral(net, inputs.to(device), seed=seed, param_sets=tuple(param_sets), repeats=repeats,
+                         init=init, batch_size=batch_size, num_features=num_features, sigma=sigma)
+
+
+def spectral_statistics(net: nn.Module, inputs: torch.Tensor, *, params: str = "weight", **options) -> dict[str, dict]:
+    """``{"ntk": {...}, "vintk": {...}}`` of one parameter set (:func:`spectral_statistics_by_set`)."""
+    return spectral_statistics_by_set(net, inputs, (params,), **options)[params]
 
 
 def _direction(options: dict) -> bool:
@@ -165,10 +188,10 @@ def _make(kernel: str, params: str):
     def proxy(net, inputs, targets, *, seed, statistic, repeats, init, batch_size, **rff):
         if statistic not in STATISTICS:
             raise ArchrepError(f"unknown spectral statistic {statistic!r}; valid: {', '.join(STATISTICS)}")
-        stats = _spectral(net, inputs, seed=seed, params=params, repeats=repeats, init=init,
+        stats = _spectral(net, inputs, seed=seed, param_sets=(params,), repeats=repeats, init=init,
                           batch_size=batch_size, num_features=rff.get("num_features", 2),
                           sigma=rff.get("sigma", "median"), kernels=(kernel,))
-        return stats[kernel][statistic]
+        return stats[params][kernel][statistic]
 
     where = {"weight": "", "msa": ", MSA weights only", "ffn": ", FFN weights only"}[params]
     proxy.__doc__ = (f"{'ViNTK: NTK ∘ random-Fourier-feature kernel' if kernel == 'vintk' else 'Empirical NTK'}"

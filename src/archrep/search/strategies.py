@@ -12,6 +12,7 @@ rejected and drawn again.
 * ``evolution``: regularised (aging) evolution, Real et al. 2019: a population of
   ``population`` random archs; then each cycle samples ``sample_size`` members at random, mutates
   the best of them (``space.mutate``), queries the child, adds it and removes the *oldest* member.
+* ``llm-fill``: the same evolution with Arch-LLM's fill mutation (:func:`llm_fill`).
 """
 from __future__ import annotations
 
@@ -147,6 +148,22 @@ def random_search(space: SearchSpace, objective: Objective, *, queries: int = 10
     return run.result
 
 
+def _evolve(run: _Run, queries: int, population: int, sample_size: int, mutate: Callable[[Any], Any]) -> None:
+    """Regularised evolution on ``run``: a random population, then tournament, ``mutate``, aging."""
+    if population < 2 or not 1 <= sample_size <= population:
+        raise ArchrepError(f"evolution needs population >= 2 and 1 <= sample_size <= population, "
+                           f"got population={population}, sample_size={sample_size}")
+    pop: collections.deque = collections.deque()
+    while len(pop) < population and len(run.result.history) < queries:
+        arch = run.sample()
+        pop.append((arch, run.query(arch)))
+    while len(run.result.history) < queries:
+        parent = max(run.rng.sample(list(pop), sample_size), key=lambda m: m[1])[0]
+        child = mutate(parent)
+        pop.append((child, run.query(child)))
+        pop.popleft()  # aging: the oldest member dies
+
+
 @register_strategy("evolution")
 def evolution(space: SearchSpace, objective: Objective, *, queries: int = 100, seed: int = 0,
               budget_params: float | None = None, callback=None, population: int = 20,
@@ -154,20 +171,48 @@ def evolution(space: SearchSpace, objective: Objective, *, queries: int = 100, s
     """Regularised evolution (module docstring); the first ``min(population, queries)`` queries
     are the random initial population."""
     _check_queries(queries)
-    if population < 2 or not 1 <= sample_size <= population:
-        raise ArchrepError(f"evolution needs population >= 2 and 1 <= sample_size <= population, "
-                           f"got population={population}, sample_size={sample_size}")
     run = _Run("evolution", space, objective, seed, budget_params, callback,
                {"population": population, "sample_size": sample_size})
-    pop: collections.deque = collections.deque()
-    while len(pop) < population and len(run.result.history) < queries:
-        arch = run.sample()
-        pop.append((arch, run.query(arch)))
-    while len(run.result.history) < queries:
-        parent = max(run.rng.sample(list(pop), sample_size), key=lambda m: m[1])[0]
-        child = run.mutate(parent)
-        pop.append((child, run.query(child)))
-        pop.popleft()  # aging: the oldest member dies
+    _evolve(run, queries, population, sample_size, run.mutate)
+    return run.result
+
+
+@register_strategy("llm-fill")
+def llm_fill(space: SearchSpace, objective: Objective, *, queries: int = 100, seed: int = 0,
+             budget_params: float | None = None, callback=None, model: Any = None, population: int = 20,
+             sample_size: int = 5, masked: int = 2, temperature: float = 1.0, tries: int = 10) -> SearchResult:
+    """Arch-LLM's NAS (methods.md §4): regularised evolution whose mutation masks ``masked``
+    random codes of the parent's code sequence and lets the code LM fill them
+    (:meth:`archrep.generate.archllm.ArchLLM.fill_mutation`, at ``temperature``). ``model`` is an
+    :class:`~archrep.generate.archllm.ArchLLM` of this space or its folder. A fill that decodes
+    to an invalid cell, the parent itself or one over the budget is drawn again, up to ``tries``
+    times; then the space's own mutation is used, and ``result.options["fallbacks"]`` counts how
+    often that happened."""
+    from archrep.generate.archllm import ArchLLM
+
+    _check_queries(queries)
+    if model is None:
+        raise ArchrepError("llm-fill needs a trained Arch-LLM: pass model=FOLDER (archrep generate --save FOLDER)")
+    llm = model if isinstance(model, ArchLLM) else ArchLLM.load(model)
+    if llm.space != space.name:
+        raise ArchrepError(f"llm-fill: the model is of space {llm.space!r}, the search of {space.name!r}")
+    if not isinstance(tries, int) or tries < 1:
+        raise ArchrepError(f"llm-fill: tries must be a positive int, got {tries!r}")
+    options = {"population": population, "sample_size": sample_size, "masked": masked,
+               "temperature": temperature, "tries": tries, "fallbacks": 0, "invalid_fills": 0}
+    run = _Run("llm-fill", space, objective, seed, budget_params, callback, options)
+
+    def mutate(parent: Any) -> Any:
+        key = space.key(parent)
+        for _ in range(tries):
+            child = llm.fill_mutation(key, masked=masked, temperature=temperature, seed=run.rng.randrange(2 ** 31))
+            if child is not None and child != key and run.fits(space.parse(child)):
+                return space.parse(child)
+            options["invalid_fills"] += 1
+        options["fallbacks"] += 1
+        return run.mutate(parent)
+
+    _evolve(run, queries, population, sample_size, mutate)
     return run.result
 
 

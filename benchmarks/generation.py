@@ -1,0 +1,231 @@
+"""Generation benchmark (issue 7, Arch-LLM) -> benchmarks/results/generation.json (task ``generation``).
+
+Per space (``nb201``: all 15,625 cells; ``nb101``: the 423,624 cells of the exact enumeration):
+
+1. a seeded split of the cells (``numpy.random.default_rng(0)``): ``--train`` cells to train on
+   (NB201 default 90 % = 14,062; NB101 default 100,000) and ``--held-out`` 2,000 others (NB201:
+   the remaining 1,563) for reconstruction;
+2. **vqvae**: the VQ-VAE (K = 512, defaults of :class:`~archrep.generate.vqvae.VQVAEConfig`,
+   ``--vq-epochs``) trained on the training cells; record ``reconstruction`` = exact whole-graph
+   match on the held-out cells (and ``reconstruction_train`` on 2,000 training cells);
+3. **arch-llm**: the code LM (``--lm-backends``: ``t5`` trained from scratch, variant
+   ``t5-scratch``; ``smollm2``, the pretrained SmolLM2-135M fine-tuned, variant ``smollm2``) trained
+   on the training cells' codes; per temperature (``--temperatures``, default 0.7 1.0 1.4 1.8)
+   and sampling seed (``--seeds``) ``--n-samples`` (10,000) samples are decoded and scored;
+4. **vae**: the continuous baseline, the same encoder and decoder with arch2vec's Gaussian
+   bottleneck (``bottleneck="gaussian"``), trained likewise; its reconstruction (posterior mean)
+   and its samples from arch2vec's empirical prior N(μ̂, σ̂) with the standard deviation scaled by
+   the temperature (the analogue of an LM's sampling temperature; 1.0 is arch2vec's protocol);
+5. one record ``n_unique_cells`` of the NB101 enumeration (423,624 is the official count).
+
+Metrics (:func:`archrep.train.metrics.generation_metrics`; validity per
+:mod:`archrep.generate.cells`): ``validity``, ``uniqueness``, ``novelty`` (not among the training
+cells), ``abs_uniqueness`` and ``abs_novelty`` (normalised by all samples), each ``_mean`` /
+``_std`` over the sampling seeds; ``invalid`` counts why samples failed. The models are trained
+once (training seed ``--model-seed``) and kept under ``--models`` (default
+``$ARCHREP_HOME/generation``), where ``benchmarks/search.py --strategies llm-fill`` finds the
+Arch-LLM of NB201. Each record is written as soon as it is measured; ``--resume`` skips records
+the file holds and reuses saved models.
+
+    python benchmarks/generation.py                          # both spaces, t5 (hours on one CPU core)
+    python benchmarks/generation.py --spaces nb201 --lm-backends t5,smollm2
+    python benchmarks/generation.py --quick --spaces nb201   # smoke run (minutes)
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch starts its thread pool
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from archrep import config
+from archrep.errors import ArchrepError
+from archrep.generate.archllm import DEFAULT_TRAIN, DEFAULT_VQ_EPOCHS, ArchLLM, split
+from archrep.generate.cells import cell_keys
+from archrep.generate.codelm import CodeLM
+from archrep.generate.vqvae import VQVAE
+from archrep.results import make_record, mean_std, read_records, write_records
+from archrep.spaces.enumeration import NB101_NUM_CELLS, enumerate_cells
+from archrep.train.metrics import generation_metrics
+
+RESULTS = Path(__file__).resolve().parent / "results"
+METRICS = ("validity", "uniqueness", "novelty", "abs_uniqueness", "abs_novelty")
+TRAIN, VQ_EPOCHS, HELD_OUT = DEFAULT_TRAIN, DEFAULT_VQ_EPOCHS, 2_000
+LM_VARIANTS = {"t5": "t5-scratch", "smollm2": "smollm2"}
+QUICK = {"train": 1_000, "held_out": 200, "vq_epochs": 3, "lm_epochs": 2, "n_samples": 500, "seeds": [0]}
+
+
+def digest(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _have(path: Path, probe: dict) -> bool:
+    keys = ("space", "method", "variant", "temperature", "n_samples", "train_size", "seeds")
+    return any(all(r.get(k) == probe.get(k) for k in keys) for r in read_records(path) if r.get("task") == "generation")
+
+
+def sample_metrics(draw, seeds: list[int], reference: set) -> dict:
+    """Mean/std over ``seeds`` of the metrics of ``draw(seed) -> (keys, invalid counts)``."""
+    per = {m: [] for m in METRICS}
+    invalid: dict[str, int] = {}
+    t0 = time.perf_counter()
+    for s in seeds:
+        keys, why = draw(s)
+        for m, v in generation_metrics(keys, reference).items():
+            per[m].append(v)
+        for k, v in why.items():
+            invalid[k] = invalid.get(k, 0) + int(v)
+    out = {}
+    for m, v in per.items():
+        out.update(mean_std(v, m))
+    return {**out, "invalid": invalid, "seconds": time.perf_counter() - t0}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spaces", default="nb201,nb101")
+    ap.add_argument("--methods", default="arch-llm,vae", help="arch-llm (its vqvae reconstruction included), vae")
+    ap.add_argument("--lm-backends", default="t5", help="comma-separated code-LM backends: t5, smollm2")
+    ap.add_argument("--temperatures", default="0.7,1.0,1.4,1.8")
+    ap.add_argument("--n-samples", type=int, default=10_000)
+    ap.add_argument("--seeds", default="0,1,2", help="sampling seeds")
+    ap.add_argument("--model-seed", type=int, default=0)
+    ap.add_argument("--train", type=int, help=f"training cells (default {TRAIN})")
+    ap.add_argument("--vq-epochs", type=int, help=f"VQ-VAE and VAE epochs (default {VQ_EPOCHS})")
+    ap.add_argument("--lm-epochs", type=int, default=10, help="code-LM epochs (default 10)")
+    ap.add_argument("--smollm2-epochs", type=int, default=1, help="SmolLM2 fine-tuning epochs (default 1)")
+    ap.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK}")
+    ap.add_argument("--resume", action="store_true", help="skip records the results file holds")
+    ap.add_argument("--results", default=str(RESULTS))
+    ap.add_argument("--models", default=str(config.archrep_home() / "generation"))
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    spaces_ = [s.strip() for s in args.spaces.split(",") if s.strip()]
+    methods = {m.strip() for m in args.methods.split(",") if m.strip()}
+    backends = [b.strip() for b in args.lm_backends.split(",") if b.strip()]
+    for what, given, valid in (("space", spaces_, TRAIN), ("method", methods, ("arch-llm", "vae")),
+                               ("LM backend", backends, LM_VARIANTS)):
+        bad = sorted(set(given) - set(valid))
+        if bad:
+            ap.error(f"unknown {what}(s) {', '.join(bad)}; valid: {', '.join(valid)}")
+    temps = [float(t) for t in args.temperatures.split(",")]
+    seeds = QUICK["seeds"] if args.quick else [int(s) for s in args.seeds.split(",")]
+    n_samples = QUICK["n_samples"] if args.quick else args.n_samples
+    out = Path(args.results) / "generation.json"
+    models = Path(args.models)
+
+    for space in spaces_:
+        t = enumerate_cells(space)
+        if space == "nb101":
+            write_records(out, [make_record("generation", space="nb101", method="enumeration", variant="exact",
+                                            n_unique_cells=len(t), official_count=NB101_NUM_CELLS,
+                                            seconds=t.meta.get("seconds"))])
+        n_train = QUICK["train"] if args.quick else (args.train or TRAIN[space])
+        tr, held = split(len(t), n_train, QUICK["held_out"] if args.quick else HELD_OUT, seed=0)
+        train_cells, held_cells = (t.ops[tr], t.adj[tr]), (t.ops[held], t.adj[held])
+        reference = set(cell_keys(space, *train_cells, t.op_vocab))
+        vq_epochs = QUICK["vq_epochs"] if args.quick else (args.vq_epochs or VQ_EPOCHS[space])
+        lm_epochs = QUICK["lm_epochs"] if args.quick else args.lm_epochs
+        base = {"space": space, "train_size": int(n_train), "held_out": int(len(held)), "model_seed": args.model_seed}
+        print(f"{space}: {n_train} training cells, {len(held)} held out", flush=True)
+
+        if "arch-llm" in methods:
+            vq_settings = {"space": space, "train": int(n_train), "epochs": vq_epochs, "seed": args.model_seed}
+            vq_dir = models / f"{space}-vqvae-{digest(vq_settings)}"
+            try:
+                vq = VQVAE.load(vq_dir, device=args.device)
+            except ArchrepError:
+                t0 = time.perf_counter()
+                vq = VQVAE(vocab_size=len(t.op_vocab), max_nodes=t.ops.shape[1], epochs=vq_epochs,
+                           seed=args.model_seed, device=args.device).fit(train_cells, verbose=True)
+                vq.save(vq_dir)
+                (vq_dir / "seconds.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
+            vq_seconds = json.loads((vq_dir / "seconds.json").read_text())["seconds"]
+            probe = {**base, "method": "vqvae", "variant": "default", "temperature": None, "n_samples": None,
+                     "seeds": [args.model_seed]}
+            if not (args.resume and _have(out, probe)):
+                rec = make_record("generation", **probe, epochs=vq_epochs, codebook_size=vq.config.codebook_size,
+                                  reconstruction=vq.reconstruction_accuracy(held_cells),
+                                  reconstruction_train=vq.reconstruction_accuracy((train_cells[0][:HELD_OUT],
+                                                                                   train_cells[1][:HELD_OUT])),
+                                  codes_used=int(len(np.unique(vq.encode(train_cells)))), seconds=vq_seconds)
+                write_records(out, [rec])
+                print(f"  vqvae: reconstruction {rec['reconstruction']:.4f} held out, "
+                      f"{rec['reconstruction_train']:.4f} train ({vq_seconds:.0f} s)", flush=True)
+            codes = vq.encode(train_cells)
+            for backend in backends:
+                epochs = args.smollm2_epochs if backend == "smollm2" else lm_epochs
+                lm_settings = {**vq_settings, "backend": backend, "lm_epochs": epochs}
+                llm_dir = models / f"{space}-archllm-{backend}-{digest(lm_settings)}"
+                try:
+                    llm = ArchLLM.load(llm_dir, device=args.device)
+                except ArchrepError:
+                    t0 = time.perf_counter()
+                    lm = CodeLM(codebook_size=vq.config.codebook_size, seq_len=vq.config.max_nodes, backend=backend,
+                                epochs=epochs, seed=args.model_seed, device=args.device).fit(codes, verbose=True)
+                    llm = ArchLLM(space, t.op_vocab, vq, lm, {
+                        "train_cells": int(n_train), "lm_seconds": time.perf_counter() - t0,
+                        "settings": {"train": int(n_train), "split_seed": 0, "seed": args.model_seed}})
+                    llm.save(llm_dir)
+                for temp in temps:
+                    probe = {**base, "method": "arch-llm", "variant": LM_VARIANTS[backend], "temperature": temp,
+                             "n_samples": n_samples, "seeds": seeds}
+                    if args.resume and _have(out, probe):
+                        continue
+
+                    def draw(seed, temp=temp):
+                        g = llm.generate(n_samples, temperature=temp, seed=seed)
+                        return g.keys, g.invalid
+
+                    m = sample_metrics(draw, seeds, reference)
+                    write_records(out, [make_record("generation", **probe, **m, lm_epochs=epochs, model=str(llm_dir),
+                                                    lm_seconds=llm.meta.get("lm_seconds"))])
+                    print(f"  arch-llm {backend} T={temp}: validity {m['validity_mean']:.3f} "
+                          f"abs_uniq {m['abs_uniqueness_mean']:.3f} abs_novel {m['abs_novelty_mean']:.3f} "
+                          f"invalid {m['invalid']}", flush=True)
+
+        if "vae" in methods:
+            vae_settings = {"space": space, "train": int(n_train), "epochs": vq_epochs, "seed": args.model_seed,
+                            "bottleneck": "gaussian"}
+            vae_dir = models / f"{space}-vae-{digest(vae_settings)}"
+            try:
+                vae = VQVAE.load(vae_dir, device=args.device)
+            except ArchrepError:
+                t0 = time.perf_counter()
+                vae = VQVAE(vocab_size=len(t.op_vocab), max_nodes=t.ops.shape[1], epochs=vq_epochs,
+                            bottleneck="gaussian", seed=args.model_seed, device=args.device).fit(train_cells, verbose=True)
+                vae.save(vae_dir)
+                (vae_dir / "seconds.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
+            vae_seconds = json.loads((vae_dir / "seconds.json").read_text())["seconds"]
+            recon = vae.reconstruction_accuracy(held_cells)
+            for temp in temps:
+                probe = {**base, "method": "vae", "variant": "empirical-prior", "temperature": temp,
+                         "n_samples": n_samples, "seeds": seeds}
+                if args.resume and _have(out, probe):
+                    continue
+
+                def draw(seed, temp=temp):
+                    keys = cell_keys(space, *vae.sample(n_samples, seed=seed, temperature=temp), t.op_vocab)
+                    return keys, {"cell": sum(k is None for k in keys)}
+
+                m = sample_metrics(draw, seeds, reference)
+                write_records(out, [make_record("generation", **probe, **m, reconstruction=recon, epochs=vq_epochs,
+                                                kl_weight=vae.config.kl_weight, train_seconds=vae_seconds)])
+                print(f"  vae T={temp}: reconstruction {recon:.4f} validity {m['validity_mean']:.3f} "
+                      f"abs_uniq {m['abs_uniqueness_mean']:.3f} abs_novel {m['abs_novelty_mean']:.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
