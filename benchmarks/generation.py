@@ -23,8 +23,9 @@ Metrics (:func:`archrep.train.metrics.generation_metrics`; validity per
 cells), ``abs_uniqueness`` and ``abs_novelty`` (normalised by all samples), each ``_mean`` /
 ``_std`` over the sampling seeds; ``invalid`` counts why samples failed. The models are trained
 once (training seed ``--model-seed``) and kept under ``--models`` (default
-``$ARCHREP_HOME/generation``), where ``benchmarks/search.py --strategies llm-fill`` finds the
-Arch-LLM of NB201. Each record is written as soon as it is measured; ``--resume`` skips records
+``$ARCHREP_HOME/generation``); with the default settings the t5 Arch-LLM is the one
+:func:`archrep.generate.archllm.cached` gives (``archrep generate``, ``benchmarks/search.py
+--strategies llm-fill``). Each record is written as soon as it is measured; ``--resume`` skips records
 the file holds and reuses saved models.
 
     python benchmarks/generation.py                          # both spaces, t5 (hours on one CPU core)
@@ -49,7 +50,7 @@ import torch
 
 from archrep import config
 from archrep.errors import ArchrepError
-from archrep.generate.archllm import DEFAULT_TRAIN, DEFAULT_VQ_EPOCHS, ArchLLM, split
+from archrep.generate.archllm import DEFAULT_TRAIN, DEFAULT_VQ_EPOCHS, ArchLLM, cached, split
 from archrep.generate.cells import cell_keys
 from archrep.generate.codelm import CodeLM
 from archrep.generate.vqvae import VQVAE
@@ -64,7 +65,7 @@ LM_VARIANTS = {"t5": "t5-scratch", "smollm2": "smollm2"}
 QUICK = {"train": 1_000, "held_out": 200, "vq_epochs": 3, "lm_epochs": 2, "n_samples": 500, "seeds": [0]}
 
 
-def digest(settings: dict) -> str:
+def digest(settings) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -106,7 +107,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK}")
     ap.add_argument("--resume", action="store_true", help="skip records the results file holds")
     ap.add_argument("--results", default=str(RESULTS))
-    ap.add_argument("--models", default=str(config.archrep_home() / "generation"))
+    ap.add_argument("--models", help="folder for the trained models (default $ARCHREP_HOME/generation, the t5 "
+                                     "Arch-LLM where archrep.generate.archllm.cached keeps it)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
@@ -123,7 +125,7 @@ def main(argv=None) -> int:
     seeds = QUICK["seeds"] if args.quick else [int(s) for s in args.seeds.split(",")]
     n_samples = QUICK["n_samples"] if args.quick else args.n_samples
     out = Path(args.results) / "generation.json"
-    models = Path(args.models)
+    models = Path(args.models) if args.models else config.archrep_home() / "generation"
 
     for space in spaces_:
         t = enumerate_cells(space)
@@ -141,17 +143,14 @@ def main(argv=None) -> int:
         print(f"{space}: {n_train} training cells, {len(held)} held out", flush=True)
 
         if "arch-llm" in methods:
-            vq_settings = {"space": space, "train": int(n_train), "epochs": vq_epochs, "seed": args.model_seed}
-            vq_dir = models / f"{space}-vqvae-{digest(vq_settings)}"
-            try:
-                vq = VQVAE.load(vq_dir, device=args.device)
-            except ArchrepError:
-                t0 = time.perf_counter()
-                vq = VQVAE(vocab_size=len(t.op_vocab), max_nodes=t.ops.shape[1], epochs=vq_epochs,
-                           seed=args.model_seed, device=args.device).fit(train_cells, verbose=True)
-                vq.save(vq_dir)
-                (vq_dir / "seconds.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
-            vq_seconds = json.loads((vq_dir / "seconds.json").read_text())["seconds"]
+            t0 = time.perf_counter()
+            # the t5 model is the cached default of archrep.generate.archllm (what `archrep generate`
+            # and `search --strategy llm-fill` use), its VQ-VAE is shared by the other backends
+            base_llm = cached(space, train=int(n_train), vq_epochs=vq_epochs, lm_epochs=lm_epochs, seed=args.model_seed,
+                              folder=(models / f"{space}-archllm-t5-{digest([n_train, vq_epochs, lm_epochs, args.model_seed])}"
+                                      if args.models else None),
+                              device=args.device, verbose=True)
+            vq = base_llm.vqvae
             probe = {**base, "method": "vqvae", "variant": "default", "temperature": None, "n_samples": None,
                      "seeds": [args.model_seed]}
             if not (args.resume and _have(out, probe)):
@@ -159,25 +158,26 @@ def main(argv=None) -> int:
                                   reconstruction=vq.reconstruction_accuracy(held_cells),
                                   reconstruction_train=vq.reconstruction_accuracy((train_cells[0][:HELD_OUT],
                                                                                    train_cells[1][:HELD_OUT])),
-                                  codes_used=int(len(np.unique(vq.encode(train_cells)))), seconds=vq_seconds)
+                                  codes_used=int(len(np.unique(vq.encode(train_cells)))),
+                                  seconds=base_llm.meta.get("vqvae_seconds", time.perf_counter() - t0))
                 write_records(out, [rec])
                 print(f"  vqvae: reconstruction {rec['reconstruction']:.4f} held out, "
-                      f"{rec['reconstruction_train']:.4f} train ({vq_seconds:.0f} s)", flush=True)
-            codes = vq.encode(train_cells)
+                      f"{rec['reconstruction_train']:.4f} train", flush=True)
             for backend in backends:
                 epochs = args.smollm2_epochs if backend == "smollm2" else lm_epochs
-                lm_settings = {**vq_settings, "backend": backend, "lm_epochs": epochs}
-                llm_dir = models / f"{space}-archllm-{backend}-{digest(lm_settings)}"
-                try:
-                    llm = ArchLLM.load(llm_dir, device=args.device)
-                except ArchrepError:
-                    t0 = time.perf_counter()
-                    lm = CodeLM(codebook_size=vq.config.codebook_size, seq_len=vq.config.max_nodes, backend=backend,
-                                epochs=epochs, seed=args.model_seed, device=args.device).fit(codes, verbose=True)
-                    llm = ArchLLM(space, t.op_vocab, vq, lm, {
-                        "train_cells": int(n_train), "lm_seconds": time.perf_counter() - t0,
-                        "settings": {"train": int(n_train), "split_seed": 0, "seed": args.model_seed}})
-                    llm.save(llm_dir)
+                if backend == "t5":
+                    llm = base_llm
+                else:
+                    llm_dir = models / f"{space}-archllm-{backend}-{digest([n_train, vq_epochs, epochs, args.model_seed])}"
+                    try:
+                        llm = ArchLLM.load(llm_dir, device=args.device)
+                    except ArchrepError:
+                        t1 = time.perf_counter()
+                        lm = CodeLM(codebook_size=vq.config.codebook_size, seq_len=vq.config.max_nodes, backend=backend,
+                                    epochs=epochs, seed=args.model_seed, device=args.device).fit(vq.encode(train_cells),
+                                                                                                verbose=True)
+                        llm = ArchLLM(space, t.op_vocab, vq, lm, {**base_llm.meta, "lm_seconds": time.perf_counter() - t1})
+                        llm.save(llm_dir)
                 for temp in temps:
                     probe = {**base, "method": "arch-llm", "variant": LM_VARIANTS[backend], "temperature": temp,
                              "n_samples": n_samples, "seeds": seeds}
@@ -189,7 +189,7 @@ def main(argv=None) -> int:
                         return g.keys, g.invalid
 
                     m = sample_metrics(draw, seeds, reference)
-                    write_records(out, [make_record("generation", **probe, **m, lm_epochs=epochs, model=str(llm_dir),
+                    write_records(out, [make_record("generation", **probe, **m, lm_epochs=epochs,
                                                     lm_seconds=llm.meta.get("lm_seconds"))])
                     print(f"  arch-llm {backend} T={temp}: validity {m['validity_mean']:.3f} "
                           f"abs_uniq {m['abs_uniqueness_mean']:.3f} abs_novel {m['abs_novelty_mean']:.3f} "

@@ -1,6 +1,7 @@
-"""Latency prediction on real devices -> benchmarks/results/latency_prediction.json.
+"""Latency prediction on real devices and on the model zoo measured here -> benchmarks/results/latency_prediction.json.
 
-Data: ``nb201-latency`` (HELP's 27 NB201 device settings; ``--data-dir`` / ``ARCHREP_DATA_DIR``).
+Real devices (protocols ``zero-shot-device``, ``few-shot-device``, ``cross-space``; the default):
+``nb201-latency`` (HELP's 27 NB201 device settings; ``--data-dir`` / ``ARCHREP_DATA_DIR``).
 For each held-out device D (all its batch sizes), the other devices' settings are "seen":
 
 * ``zero-shot-device``: nothing of D is measured.
@@ -29,8 +30,28 @@ and the best seed. One record per (protocol, method, variant, setting); ``target
 (device, method) cell is written at once; ``--resume`` skips cells already in the file for the
 same seeds.
 
+Model zoo (protocols ``in-domain`` and ``leave-family-out``, NNLQP's Tables 1-2): the
+``zoo-latency`` dataset (the package file, or ``--zoo-file`` = any ``archrep latency-dataset
+export`` file), one latency target per platform measured here. Protocols are
+:mod:`archrep.data.splits` objects over the rows' families: ``in-domain`` holds out a seeded 10 %
+of every family and trains one predictor on the rest of all of them; ``leave-family-out`` trains
+on every family but one and tests on all of that one (one fold per family). Methods:
+``flops-linear`` and ``flops-macs-linear`` (power laws: least squares in logs, which suits MAPE),
+``kernel-additive`` (per-op latencies, ``position=False``: positions mean nothing across zoo
+graphs), ``gin``, ``tart`` (its ``archrep`` variant) and ``ledg``, all torch ones with MSE on log
+latency; every method but ``ledg`` fits one model per platform, ``ledg`` one model over all
+platforms stacked as rows with each row's platform text as its platform token
+(:func:`archrep.data.zoo_latency.stack_platforms`). MAPE and Acc(10%) per test family and
+``family="all"`` (the average over families), mean ± std over seeds (``runs``) and the best seed.
+One record per (protocol, method, family, platform); ``setting`` is the platform id, ``platform``
+its text. CPU-scaled defaults: ``--train-per-family 100`` (a seeded cap on each family's training
+architectures; 0 = all, NNLQP's 1,800), ``--zoo-epochs 30``; each (protocol, method) cell is
+written when done and ``--resume`` skips the ones already in the file for the same seeds.
+
     python benchmarks/latency_prediction.py --quick          # 1 seed, 3 devices, small: a smoke run
     python benchmarks/latency_prediction.py --devices titan_rtx,gold_6226 --seeds 5 --resume
+    python benchmarks/latency_prediction.py --protocols in-domain,leave-family-out --seeds 5 --resume
+    python benchmarks/latency_prediction.py --protocols in-domain --zoo-file zoo.jsonl.gz --quick
 """
 from __future__ import annotations
 
@@ -44,7 +65,9 @@ import numpy as np
 import torch
 
 from archrep import data, models
+from archrep.data import splits, zoo_latency
 from archrep.latency.devices import DEVICES, SETTINGS, nearest_setting, setting_template
+from archrep.latency.platform import Platform
 from archrep.latency.stacked import TARGET, stack_settings
 from archrep.results import make_record, read_records, write_records
 from archrep.train.metrics import acc10, kendall_tau, mape, spearman
@@ -56,6 +79,16 @@ SHOTS = (10, 50)
 METHODS = ("ledg", "flops-linear", "nearest-device", "kernel-additive")
 QUICK_DEVICES = ("titan_rtx", "gold_6226", "samsung_s7")
 LEDG = dict(loss="mse", log_target=True, d_model=32, layers=2, heads=2, batch_size=128, lr=1e-3, patience=None)
+ZOO_PROTOCOLS = ("in-domain", "leave-family-out")
+#: the zoo methods and their hyper-parameters (module docstring); torch ones also get --zoo-epochs
+ZOO_METHODS = {
+    "flops-linear": {"log_space": True}, "flops-macs-linear": {"log_space": True},
+    "kernel-additive": {"position": False},
+    "gin": dict(loss="mse", log_target=True, batch_size=32, lr=1e-3, patience=None),
+    "tart": {**models.variant_config("tart", "archrep"), "loss": "mse", "log_target": True, "patience": None},
+    "ledg": LEDG,
+}
+ZOO_TORCH = ("gin", "tart", "ledg")
 
 
 def help_settings(ds) -> list[str]:
@@ -217,51 +250,199 @@ def cross_space(args, path: Path) -> None:
     report("cross-space", "flops-linear", "default", per_seed, shared)
 
 
+# ---------------------------------------------------------------------------- model zoo, measured here
+def zoo_predict(method: str, hp: dict, train, test, targets: list[str], seed: int) -> dict[str, np.ndarray]:
+    """``method``'s predictions on every row of ``test`` for each latency target (NaN where the row
+    is not measured): one fit per target, or for ``ledg`` one fit over all targets stacked."""
+    if method != "ledg":
+        return {t: models.create(method, seed=seed, progress=False, **hp).fit(train, t).predict(test) for t in targets}
+    model = models.create("ledg", seed=seed, progress=False, **hp).fit(
+        zoo_latency.stack_platforms(train, targets), TARGET)
+    stacked = zoo_latency.stack_platforms(test, targets)
+    p = model.predict(stacked)
+    out = {}
+    for i, t in enumerate(targets):
+        out[t] = np.full(len(test), np.nan)
+        out[t][~np.isnan(test.targets[t])] = p[stacked.targets[zoo_latency.SETTING_COLUMN] == i]
+    return out
+
+
+def family_metrics(test, pred: dict[str, np.ndarray], families: list[str]) -> dict[tuple[str, str], dict]:
+    """{(target, family): {mape, acc10, test_size}} over the test rows of each family that were measured."""
+    fam = zoo_latency.row_families(test)
+    out = {}
+    for t, p in pred.items():
+        y = test.targets[t]
+        for f in families:
+            rows = (fam == f) & ~np.isnan(y)
+            if rows.any():
+                out[(t, f)] = {"mape": mape(y[rows], p[rows]), "acc10": acc10(y[rows], p[rows]),
+                               "test_size": int(rows.sum())}
+    return out
+
+
+def zoo_records(ds, protocol: str, method: str, hp: dict, per_seed: list[dict], seeds: list[int],
+                train_sizes: dict[str, int | None], seconds: list[float], args) -> list[dict]:
+    """The records of one (protocol, method) cell from ``per_seed`` = [{(target, family): metrics}]:
+    per target, one per family and one ``family="all"`` (per seed the mean over its families)."""
+    out = []
+    for t in dict.fromkeys(t for r in per_seed for t, _ in r):
+        setting = ds.meta["settings"][t]
+        text = Platform.from_dict(ds.meta["platforms"][setting]).template()
+        fams = [f for f in dict.fromkeys(f for r in per_seed for tt, f in r if tt == t)]
+        runs = {f: [r[(t, f)] for r in per_seed] for f in fams}
+        runs["all"] = [{m: float(np.mean([r[(t, f)][m] for f in fams])) for m in ("mape", "acc10")} for r in per_seed]
+        for f, rs in runs.items():
+            rec = {"dataset": ds.name, "target": t, "protocol": protocol, "method": method, "variant": "default",
+                   "family": f, "setting": setting, "platform": text, "runs": len(rs), "seeds": seeds,
+                   "train_size": train_sizes.get(f), "train_per_family": args.train_per_family,
+                   "test_size": rs[0]["test_size"] if f != "all" else sum(runs[g][0]["test_size"] for g in fams),
+                   "families": fams, "hyperparameters": hp, "rel_spread_median": ds.meta["rel_spread_median"][t],
+                   "seconds": float(np.mean(seconds))}
+            for m in ("mape", "acc10"):
+                v = np.array([r[m] for r in rs])
+                rec[f"{m}_mean"], rec[f"{m}_std"] = float(v.mean()), float(v.std())
+            rec["mape_best"] = float(min(r["mape"] for r in rs))
+            rec["acc10_best"] = float(max(r["acc10"] for r in rs))
+            out.append(make_record(TASK, **rec))
+    return out
+
+
+def _zoo_done(path: Path, ds, protocol: str, method: str, targets: list[str], seeds: list[int]) -> bool:
+    have = {r.get("target") for r in read_records(path) if r.get("protocol") == protocol and r.get("method") == method
+            and r.get("dataset") == ds.name and r.get("family") == "all" and r.get("seeds") == seeds}
+    return all(t in have for t in targets)
+
+
+def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
+    """Every (protocol, method) cell of the zoo protocols (module docstring), each written when done."""
+    targets, groups = args.zoo_targets, zoo_latency.row_families(ds)
+    families = sorted(set(groups.tolist()))
+    cap = args.train_per_family or None
+    for protocol in args.zoo_protocols:
+        folds = [None] if protocol == "in-domain" else families
+        for method in args.zoo_methods:
+            if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds):
+                continue
+            hp = {**ZOO_METHODS[method], **({"epochs": args.zoo_epochs} if method in ZOO_TORCH else {})}
+            per_seed, seconds, train_sizes = [], [], {}
+            for seed in seeds:
+                t0, scores = time.perf_counter(), {}
+                for held_out in folds:
+                    proto = (splits.create("in-domain", groups=groups, test_fraction=args.test_fraction,
+                                           train_per_family=cap, seed=seed) if held_out is None else
+                             splits.create("leave-family-out", groups=groups, held_out=held_out, train_per_family=cap,
+                                           seed=seed))
+                    split = proto.split(len(ds))
+                    train, test = ds.subset(split.train), ds.subset(split.test)
+                    scores.update(family_metrics(test, zoo_predict(method, hp, train, test, targets, seed),
+                                                 families if held_out is None else [held_out]))
+                    for f in families if held_out is None else [held_out]:
+                        train_sizes[f] = len(split.train)
+                per_seed.append(scores)
+                seconds.append(time.perf_counter() - t0)
+            if protocol == "in-domain":  # one training set for every family
+                train_sizes["all"] = train_sizes[families[0]]
+            recs = zoo_records(ds, protocol, method, hp, per_seed, seeds, train_sizes, seconds, args)
+            write_records(path, recs)
+            for r in recs:
+                if r["family"] == "all":
+                    print(f"{protocol:16s} {r['setting']:28s} {method:18s} MAPE {100 * r['mape_mean']:7.2f} %  "
+                          f"Acc10 {100 * r['acc10_mean']:5.1f} %  ({r['runs']} runs, {r['seconds']:.0f} s/run)",
+                          flush=True)
+
+
+def load_zoo(args, ap):
+    """The zoo dataset of ``--zoo-file`` (or the package file), cut to ``--families`` / ``--platforms``."""
+    ds = zoo_latency.from_export(args.zoo_file) if args.zoo_file else data.load(zoo_latency.NAME)
+    known = zoo_latency.row_families(ds)
+    if args.families:
+        chosen = [f.strip() for f in args.families.split(",") if f.strip()]
+        bad = [f for f in chosen if f not in set(known.tolist())]
+        if bad:
+            ap.error(f"unknown family(ies) {', '.join(bad)}; {ds.name} has {', '.join(ds.meta['families'])}")
+        ds = ds.subset(np.flatnonzero(np.isin(known, chosen)))
+    settings = ds.meta["settings"]
+    if args.platforms:
+        by_id = {v: k for k, v in settings.items()}
+        chosen = [p.strip() for p in args.platforms.split(",") if p.strip()]
+        bad = [p for p in chosen if p not in settings and p not in by_id]
+        if bad:
+            ap.error(f"unknown platform(s) {', '.join(bad)}; {ds.name} has {', '.join(settings)} "
+                     f"(ids {', '.join(by_id)})")
+        args.zoo_targets = [p if p in settings else by_id[p] for p in chosen]
+    else:
+        args.zoo_targets = list(settings)
+    return ds
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ARCHREP_DATA_DIR"), help="the shared data folder")
-    ap.add_argument("--protocols", default=",".join(PROTOCOLS), help=f"comma-separated, of {', '.join(PROTOCOLS)}")
-    ap.add_argument("--methods", default=",".join(METHODS),
-                    help="comma-separated methods to record")
+    ap.add_argument("--protocols", default=",".join(PROTOCOLS),
+                    help=f"comma-separated, of {', '.join(PROTOCOLS + ZOO_PROTOCOLS)} (default: the real-device "
+                         f"ones, {', '.join(PROTOCOLS)})")
+    ap.add_argument("--methods", help=f"comma-separated methods to record (default: real devices {', '.join(METHODS)}; "
+                                      f"model zoo {', '.join(ZOO_METHODS)})")
     ap.add_argument("--devices", help="comma-separated held-out devices (default: every HELP device of nb201-latency)")
     ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     ap.add_argument("--train-per-setting", type=int, default=1000, help="architectures per seen setting (default 1000)")
     ap.add_argument("--test-archs", type=int, default=2000, help="test architectures per held-out setting")
     ap.add_argument("--ledg-epochs", type=int, default=60)
+    zoo = ap.add_argument_group("model zoo (protocols in-domain, leave-family-out)")
+    zoo.add_argument("--zoo-file", help="an 'archrep latency-dataset export' file (default: the zoo-latency "
+                                        "dataset's package file)")
+    zoo.add_argument("--families", help="comma-separated families to use (default: all in the file)")
+    zoo.add_argument("--platforms", help="comma-separated latency targets or platform ids (default: all in the file)")
+    zoo.add_argument("--train-per-family", type=int, default=100,
+                     help="seeded cap on each family's training architectures (default 100; 0 = all)")
+    zoo.add_argument("--test-fraction", type=float, default=0.1, help="in-domain test share per family (default 0.1)")
+    zoo.add_argument("--zoo-epochs", type=int, default=30, help="epochs of gin, tart and ledg (default 30)")
     ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 1 seed, devices " + ", ".join(QUICK_DEVICES) + ", 100 archs per seen setting, "
-                         "500 test archs, 10 LeDG epochs")
+                    help="smoke run: 1 seed; devices " + ", ".join(QUICK_DEVICES) + ", 100 archs per seen setting, "
+                         "500 test archs, 10 LeDG epochs; zoo: 20 training archs per family, 2 epochs")
     ap.add_argument("--resume", action="store_true", help="skip cells the results file already has for these seeds")
     ap.add_argument("--results", default=str(RESULTS), help="folder for the JSON results")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
-    unknown = sorted(set(args.protocols) - set(PROTOCOLS))
+    unknown = sorted(set(args.protocols) - set(PROTOCOLS + ZOO_PROTOCOLS))
     if unknown:
-        ap.error(f"unknown protocol(s) {', '.join(unknown)}; valid: {', '.join(PROTOCOLS)}")
-    args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = sorted(set(args.methods) - set(METHODS))
+        ap.error(f"unknown protocol(s) {', '.join(unknown)}; valid: {', '.join(PROTOCOLS + ZOO_PROTOCOLS)}")
+    given = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
+    valid = list(dict.fromkeys((*METHODS, *ZOO_METHODS)))
+    unknown = sorted(set(given or ()) - set(valid))
     if unknown:
-        ap.error(f"unknown method(s) {', '.join(unknown)}; valid: {', '.join(METHODS)}")
+        ap.error(f"unknown method(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    args.methods = given or list(METHODS)
+    args.zoo_protocols = [p for p in args.protocols if p in ZOO_PROTOCOLS]
+    args.zoo_methods = [m for m in (given or ZOO_METHODS) if m in ZOO_METHODS]
+    if args.zoo_protocols and not args.zoo_methods:
+        ap.error(f"none of the methods {', '.join(given)} runs on the model zoo; use some of {', '.join(ZOO_METHODS)}")
+    if args.train_per_family < 0:
+        ap.error(f"--train-per-family {args.train_per_family}: give a positive cap, or 0 for all")
     if args.quick:
         args.train_per_setting, args.test_archs, args.ledg_epochs = 100, 500, 10
+        args.train_per_family, args.zoo_epochs = 20, 2
     seeds = [0] if args.quick else list(range(args.seeds))
     path = Path(args.results) / "latency_prediction.json"
 
-    ds = data.load("nb201-latency", data_dir=args.data_dir)
-    devices = list(dict.fromkeys(SETTINGS[s].device for s in help_settings(ds)))
-    chosen = QUICK_DEVICES if args.quick and not args.devices else (
-        [d.strip() for d in args.devices.split(",")] if args.devices else devices)
-    bad = [d for d in chosen if d not in devices]
-    if bad:
-        ap.error(f"unknown device(s) {', '.join(bad)}; nb201-latency has {', '.join(devices)}")
     if {"zero-shot-device", "few-shot-device"} & set(args.protocols):
+        ds = data.load("nb201-latency", data_dir=args.data_dir)
+        devices = list(dict.fromkeys(SETTINGS[s].device for s in help_settings(ds)))
+        chosen = QUICK_DEVICES if args.quick and not args.devices else (
+            [d.strip() for d in args.devices.split(",")] if args.devices else devices)
+        bad = [d for d in chosen if d not in devices]
+        if bad:
+            ap.error(f"unknown device(s) {', '.join(bad)}; nb201-latency has {', '.join(devices)}")
         for device in chosen:
             print(f"held-out device {device}", flush=True)
             device_cells(ds, device, args, seeds, path)
     if "cross-space" in args.protocols:
         cross_space(args, path)
+    if args.zoo_protocols:
+        zoo_cells(load_zoo(args, ap), args, seeds, path)
     return 0
 
 

@@ -215,6 +215,35 @@ def latency_table() -> str:
     return "\n".join(lines + ["", f"Mean ± std over {_runs(zero + few)}. " + _provenance(recs)])
 
 
+def latency_zoo_table() -> str:
+    """The seed's Tables 1-3 on the zoo measured here: per protocol and platform, one row per test
+    family plus the average, one column per method, MAPE % / Acc(10%) % as mean ± std over runs,
+    and the best run of the average row."""
+    recs = [r for r in _load("latency_prediction") if r.get("protocol") in ("in-domain", "leave-family-out")]
+    if not recs:
+        return _missing("latency_prediction.py --protocols in-domain,leave-family-out")
+    order = ("flops-linear", "flops-macs-linear", "kernel-additive", "gin", "tart", "ledg")
+    methods = sorted({r["method"] for r in recs}, key=lambda m: (order.index(m) if m in order else len(order), m))
+    lines = []
+    for protocol, setting in dict.fromkeys((r["protocol"], r["setting"]) for r in recs):
+        cell = {(r["family"], r["method"]): r for r in recs if (r["protocol"], r["setting"]) == (protocol, setting)}
+        families = sorted({f for f, _ in cell if f != "all"}) + ["all"]
+        rows = [["average" if f == "all" else f]
+                + [f"{_pm(cell.get((f, m)), 'mape', '.2f', 100)} / {_pm(cell.get((f, m)), 'acc10', '.1f', 100)}"
+                   if (f, m) in cell else "" for m in methods] for f in families]
+        rows.append(["average, best run"] + [f"{cell[('all', m)]['mape_best'] * 100:.2f} / "
+                                             f"{cell[('all', m)]['acc10_best'] * 100:.1f}" if ("all", m) in cell
+                                             else "" for m in methods])
+        first = next(iter(cell.values()))
+        title = ("In-domain (a seeded 10 % of every family held out)" if protocol == "in-domain"
+                 else "Out-of-domain (leave one family out; each row is the held-out family)")
+        lines += [f"**{title}**, platform `{setting}` ({first['platform']}), noise floor (median IQR / median) "
+                  f"{first['rel_spread_median'] * 100:.1f} %, {_runs(list(cell.values()))}, up to "
+                  f"{first['train_per_family'] or 'all'} training models per family:", ""]
+        lines += _md(["test family"] + [f"{m} MAPE / Acc10" for m in methods], rows) + [""]
+    return "\n".join(lines + ["MAPE and Acc(10%) in %, mean ± std over runs (seeds). " + _provenance(recs)])
+
+
 def search_table() -> str:
     """Accuracy of the architecture each strategy/objective finds under a parameter budget."""
     recs = _load("search")
@@ -249,10 +278,66 @@ def pretraining_table() -> str:
                         f"{', '.join(f'{n:,}' for n in sorted({r['pool_size'] for r in recs}))}. " + _provenance(recs)])
 
 
+def proxies_table() -> str:
+    """Rank correlation of each proxy with the ground truth: NB201 CIFAR-10 and the ViTs trained here."""
+    recs = [r for r in _load("proxies") if r.get("target") != "suite-zero"]
+    if not recs:
+        return _missing("proxies.py --data-dir ../shared/data")
+    zc = {r["method"]: r for r in _load("proxies") if r.get("target") == "suite-zero"}
+    datasets = list(dict.fromkeys(r["dataset"] for r in recs))
+    shown = [r for r in recs if r["variant"] in ("default", "cond")]
+    rows = []
+    for method in dict.fromkeys(r["method"] for r in shown):
+        by = {r["dataset"]: r for r in shown if r["method"] == method}
+        cells = []
+        for d in datasets:
+            r = by.get(d)
+            cells += [f"{r['spearman_mean']:.3f} / {r['kendall_tau_mean']:.3f} (n={r['n_archs']:,})" if r else "",
+                      f"{r['seconds_per_arch']:.2f}" if r else ""]
+        z = zc.get(method)
+        rows.append([method, *cells, f"{z['spearman_mean']:.3f} (n={z['n_archs']})" if z else "–",
+                     str(by[datasets[0]].get("published_spearman", "–")) if datasets[0] in by else "–"])
+    cols = ["proxy"] + [c for d in datasets for c in (f"{d}: Spearman / Kendall", f"{d}: s / arch")]
+    cols += ["agreement with Suite-Zero (Spearman)", "published NB201 Spearman"]
+    spectral = sorted({r["method"] for r in recs if r["variant"] != "default"})
+    note = (f"NTK-family rows ({', '.join(spectral)}) show the condition number, oriented so that higher predicts "
+            "better; the other spectral statistics are in the JSON. " if spectral else "")
+    return "\n".join(_md(cols, rows) + ["", note + f"Seeds {sorted({s for r in recs for s in r['seeds']})}. "
+                                        + _provenance(recs)])
+
+
+def generation_table() -> str:
+    """Validity, uniqueness and novelty of generated architectures, and the VQ-VAE's reconstruction."""
+    recs = _load("generation")
+    if not recs:
+        return _missing("generation.py")
+    recon = [r for r in recs if r["method"] == "vqvae"]
+    gen = sorted((r for r in recs if r["method"] in ("arch-llm", "vae")),
+                 key=lambda r: (r["space"], r["method"], r["variant"], r["temperature"]))
+    enum = [r for r in recs if r["method"] == "enumeration"]
+    lines = []
+    if recon or gen:
+        rows = [[r["space"], "vqvae", "–", f"{r['train_size']:,}", "–", f"{r['reconstruction']:.4f}", "", "", "", "", ""]
+                for r in recon]
+        rows += [[r["space"], _label(r), f"{r['temperature']:g}", f"{r['train_size']:,}", f"{r['n_samples']:,}",
+                  f"{r['reconstruction']:.4f}" if "reconstruction" in r else "",
+                  *(_pm(r, m) for m in ("validity", "uniqueness", "novelty", "abs_uniqueness", "abs_novelty"))]
+                 for r in gen]
+        lines = _md(["space", "method", "T", "train cells", "samples", "reconstruction (held out)", "validity",
+                     "uniqueness", "novelty", "abs. uniqueness", "abs. novelty"], rows, left=2)
+    if enum:
+        lines += ["", f"NB101 enumeration: {enum[0]['n_unique_cells']:,} unique cells (official "
+                  f"{enum[0]['official_count']:,})."]
+    return "\n".join(lines + ["", f"Mean ± std over the sampling seeds ({_runs(gen or recs, word='seed')}); one "
+                              "training seed. " + _provenance(recs)])
+
+
 TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_table,
           "ablations": ablation_table, "data_loading": loading_table, "lap_tokenizer": lap_table,
           "flow_surrogate": flow_table, "enumeration": enumeration_table, "latency_prediction": latency_table,
-          "search": search_table, "pretraining": pretraining_table}
+          "latency_zoo": latency_zoo_table,
+          "search": search_table, "pretraining": pretraining_table, "proxies": proxies_table,
+          "generation": generation_table}
 
 
 def render(text: str) -> str:

@@ -17,12 +17,21 @@ clock of a run: proxy scoring dominates; oracle lookups cost ~0 here), and the m
 accuracy curve (``curve_accuracy``, one value per query: the accuracy of the arch the search
 would return after that many queries). A PNG of the curves when matplotlib is installed.
 
+**NB201, Arch-LLM's fill mutation** (issue 7; ``--llm-runs`` runs, default 20, no parameter
+budget, the accuracy as the oracle): ``random``, ``evolution`` and ``llm-fill`` (the same
+regularised evolution with Arch-LLM's fill mutation, ``--llm-masked`` codes masked at
+``--llm-temperature``; the model is :func:`archrep.generate.archllm.cached` for NB201, i.e. the
+one ``benchmarks/generation.py`` trains, trained here if absent). Records ``protocol``
+``oracle-q<queries>``; ``fallbacks_mean`` counts the mutations the LM could not make (the
+space's own mutation stood in); the curves go to ``search_nb201_llm.png``.
+
 **vit-tiny** (no trained ground truth yet): proxy-driven evolution only (``--vit-runs`` runs,
 ``--vit-queries`` queries, budget ``--vit-budget-params``); each record lists the found
 architectures, their params and proxy scores.
 
     python benchmarks/search.py --data-dir ../shared/data                       # 10 runs x 100 queries
     python benchmarks/search.py --runs 2 --queries 20 --vit-runs 1 --vit-queries 8   # smoke run
+    python benchmarks/search.py --runs 0 --vit-runs 0 --llm-runs 20                   # the Arch-LLM comparison only
 """
 from __future__ import annotations
 
@@ -44,28 +53,26 @@ from archrep.spaces.nb201_cost import nb201_cost_table
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def nb201_runs(args, images, results: Path) -> list[dict]:
-    space = spaces.get("nb201")
+def nb201_accuracy(args) -> dict[str, float]:
     ds = data.load("nb201", data_dir=args.data_dir)
-    acc = dict(zip(ds.keys.tolist(), map(float, ds.target("cifar10").tolist())))
-    # best accuracy reachable under the budget (over the cells the dataset has)
-    params = nb201_cost_table()["params"] * 1e6
-    keys = [space.key(a) for a in space.enumerate()]
-    under = [acc[k] for k, p in zip(keys, params) if p <= args.budget_params and k in acc]
-    best_reachable = max(under)
-    print(f"nb201: {len(under)} cells under {args.budget_params:,.0f} params; best accuracy {best_reachable:.2f}")
-    settings = [("evolution", p) for p in args.proxies] + [("evolution", "accuracy"), ("random", "accuracy")]
+    return dict(zip(ds.keys.tolist(), map(float, ds.target("cifar10").tolist())))
+
+
+def compare(settings, args, acc: dict, best_reachable: float, *, runs: int, budget: float | None, protocol: str,
+            images=None, extra=None) -> tuple[list[dict], dict]:
+    """Run every (strategy, objective) of ``settings`` ``runs`` times; records and mean curves."""
+    space = spaces.get("nb201")
     records, curves = [], {}
     for strategy, objective in settings:
-        found, secs, uniq, scored, curve_runs, archs = [], [], [], [], [], []
-        for seed in range(args.runs):
+        found, secs, uniq, scored, curve_runs, archs, fallbacks = [], [], [], [], [], [], []
+        for seed in range(runs):
             if objective == "accuracy":
                 obj = OracleObjective(space, acc, name="nb201:cifar10")
             else:
                 obj = ProxyObjective(space, objective, images, seed=seed, device=args.device)
-            kw = dict(population=args.population, sample_size=args.sample_size) if strategy == "evolution" else {}
-            r = run_search(strategy, space, obj, queries=args.queries, seed=seed,
-                           budget_params=args.budget_params, **kw)
+            kw = dict(population=args.population, sample_size=args.sample_size) if strategy != "random" else {}
+            r = run_search(strategy, space, obj, queries=args.queries, seed=seed, budget_params=budget,
+                           **kw, **((extra or {}).get(strategy, {})))
             curve = [acc[h["best_arch"]] for h in r.history]
             found.append(curve[-1])
             secs.append(r.seconds)
@@ -73,22 +80,57 @@ def nb201_runs(args, images, results: Path) -> list[dict]:
             scored.append(obj.n_evaluated)
             curve_runs.append(curve)
             archs.append(r.best_arch)
+            fallbacks.append(r.options.get("fallbacks", 0))
             print(f"  {strategy:9s} {objective:9s} seed {seed}: accuracy {curve[-1]:.2f}, {r.n_unique} unique archs, "
                   f"{r.seconds:.1f} s", flush=True)
         mean_curve = np.mean(curve_runs, axis=0)
         curves[f"{strategy} ({objective})"] = mean_curve
         records.append(make_record(
-            "search", dataset="nb201", target="cifar10", protocol=f"budget{args.budget_params:g}-q{args.queries}",
-            method=strategy, variant=objective, seeds=list(range(args.runs)), queries=args.queries,
-            budget_params=args.budget_params, **mean_std(found, "accuracy"),
+            "search", dataset="nb201", target="cifar10", protocol=protocol,
+            method=strategy, variant=objective, seeds=list(range(runs)), queries=args.queries,
+            budget_params=budget, **mean_std(found, "accuracy"),
             **mean_std([best_reachable - a for a in found], "regret"), best_reachable_accuracy=best_reachable,
             **mean_std(secs, "seconds"), unique_archs_mean=float(np.mean(uniq)),
             objective_evaluations_mean=float(np.mean(scored)), found_archs=archs,
             curve_accuracy=[round(float(v), 4) for v in mean_curve],
             inputs=(f"{images.source}:{len(images.x)}" if objective != "accuracy" else None),
-            population=args.population if strategy == "evolution" else None,
-            sample_size=args.sample_size if strategy == "evolution" else None))
-    plot(curves, best_reachable, results / "search_nb201.png", args)
+            population=args.population if strategy != "random" else None,
+            sample_size=args.sample_size if strategy != "random" else None,
+            **({"fallbacks_mean": float(np.mean(fallbacks)), **(extra or {}).get("record", {})}
+               if strategy == "llm-fill" else {})))
+    return records, curves
+
+
+def nb201_runs(args, images, results: Path) -> list[dict]:
+    space = spaces.get("nb201")
+    acc = nb201_accuracy(args)
+    # best accuracy reachable under the budget (over the cells the dataset has)
+    params = nb201_cost_table()["params"] * 1e6
+    keys = [space.key(a) for a in space.enumerate()]
+    under = [acc[k] for k, p in zip(keys, params) if p <= args.budget_params and k in acc]
+    best_reachable = max(under)
+    print(f"nb201: {len(under)} cells under {args.budget_params:,.0f} params; best accuracy {best_reachable:.2f}")
+    settings = [("evolution", p) for p in args.proxies] + [("evolution", "accuracy"), ("random", "accuracy")]
+    records, curves = compare(settings, args, acc, best_reachable, runs=args.runs, budget=args.budget_params,
+                              protocol=f"budget{args.budget_params:g}-q{args.queries}", images=images)
+    plot(curves, best_reachable, results / "search_nb201.png",
+         f"NB201, budget {args.budget_params:,.0f} params, {args.runs} runs")
+    return records
+
+
+def llm_runs(args, results: Path) -> list[dict]:
+    from archrep.generate.archllm import cached
+
+    acc = nb201_accuracy(args)
+    model = cached("nb201", device=args.device, verbose=True)
+    extra = {"llm-fill": {"model": model, "masked": args.llm_masked, "temperature": args.llm_temperature},
+             "record": {"masked": args.llm_masked, "temperature": args.llm_temperature,
+                        "model_settings": model.meta.get("settings")}}
+    settings = [("random", "accuracy"), ("evolution", "accuracy"), ("llm-fill", "accuracy")]
+    best = max(acc.values())
+    records, curves = compare(settings, args, acc, best, runs=args.llm_runs, budget=None,
+                              protocol=f"oracle-q{args.queries}", extra=extra)
+    plot(curves, best, results / "search_nb201_llm.png", f"NB201, accuracy as oracle, {args.llm_runs} runs")
     return records
 
 
@@ -117,7 +159,7 @@ def vit_runs(args, images) -> list[dict]:
     return records
 
 
-def plot(curves: dict, best: float, path: Path, args) -> None:
+def plot(curves: dict, best: float, path: Path, title: str) -> None:
     try:
         import matplotlib
 
@@ -129,10 +171,10 @@ def plot(curves: dict, best: float, path: Path, args) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, c in curves.items():
         ax.plot(np.arange(1, len(c) + 1), c, label=label)
-    ax.axhline(best, color="grey", ls="--", lw=0.8, label="best under budget")
+    ax.axhline(best, color="grey", ls="--", lw=0.8, label="best reachable")
     ax.set_xlabel("queries")
     ax.set_ylabel("CIFAR-10 test accuracy of best-so-far (%)")
-    ax.set_title(f"NB201, budget {args.budget_params:,.0f} params, {args.runs} runs")
+    ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -143,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ARCHREP_DATA_DIR"),
                     help="benchmark data folder (needs nb201/); default $ARCHREP_DATA_DIR")
-    ap.add_argument("--runs", type=int, default=10, help="NB201 runs (seeds 0..N-1), default 10")
+    ap.add_argument("--runs", type=int, default=10, help="NB201 proxy/budget runs (seeds 0..N-1), default 10 (0: skip)")
+    ap.add_argument("--llm-runs", type=int, default=20, help="NB201 Arch-LLM comparison runs, default 20 (0: skip)")
+    ap.add_argument("--llm-masked", type=int, default=2, help="llm-fill: codes masked per mutation (default 2)")
+    ap.add_argument("--llm-temperature", type=float, default=1.0, help="llm-fill: sampling temperature (default 1.0)")
     ap.add_argument("--queries", type=int, default=100, help="queries per NB201 run (default 100)")
     ap.add_argument("--budget-params", type=float, default=1.0e6, help="NB201 parameter budget (default 1e6)")
     ap.add_argument("--proxies", default="synflow", help="comma-separated proxies driving evolution (ntk, vintk: slow)")
@@ -170,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    records = nb201_runs(args, images, results)
+    records = nb201_runs(args, images, results) if args.runs > 0 else []
+    if args.llm_runs > 0:
+        records += llm_runs(args, results)
     if args.vit_runs > 0:
         records += vit_runs(args, images)
     write_records(results / "search.json", records)

@@ -10,6 +10,7 @@
     archrep profile MODEL.onnx [--precision fp32|int8|bf16] [--threads N] [--store URL]   measure latency
     archrep predict-latency MODEL.onnx --checkpoint DIR [--platform TEXT]   predict its latency
     archrep latency-dataset build|extend|info --store URL ...   profile the model zoo into a LatencyStore
+    archrep latency-dataset export|import --store URL [--out FILE]   the zoo-latency dataset file <-> a store
     archrep proxy --space nb201 --proxy vintk --n 1000 --out FILE   score archs with a training-free proxy
     archrep search --space vit-tiny --strategy evolution --proxy vintk --budget-params 5e6   proxy-driven search
     archrep generate --space nb101 --n 1000 --temperature 1.0 --out FILE   Arch-LLM: new valid architectures
@@ -406,12 +407,24 @@ def zoo_jobs(per_family: int, families: Sequence[str] | None, seed: int) -> list
 
 
 def cmd_latency_dataset(args) -> int:
+    from archrep.data.zoo_latency import DEFAULT_FILE
     from archrep.latency import LatencyStore, profile_jobs
 
-    if args.action in ("info", "extend") and "://" not in args.store and not Path(args.store).exists():
-        raise ArchrepError(f"--store {args.store!r} does not exist; create it with 'archrep latency-dataset build'")
+    if args.action in ("info", "extend", "export") and "://" not in args.store and not Path(args.store).exists():
+        raise ArchrepError(f"--store {args.store!r} does not exist; create it with 'archrep latency-dataset build'"
+                           + (" or 'archrep latency-dataset import'" if args.action != "info" else ""))
     with LatencyStore(args.store) as store:
-        if args.action != "info":
+        if args.action == "export":
+            out = Path(args.out) if args.out else DEFAULT_FILE
+            counts = store.export(out)
+            print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {counts['graphs']} graphs, "
+                  f"{counts['platforms']} platforms, {counts['measurements']} measurements")
+            return 0
+        if args.action == "import":
+            src = Path(args.out) if args.out else DEFAULT_FILE
+            written = store.import_(src)
+            print(f"read {src} into {store.name}: new rows {', '.join(f'{k} {v}' for k, v in written.items())}")
+        elif args.action != "info":
             families = [f.strip() for f in args.families.split(",")] if args.families else None
             jobs = zoo_jobs(args.per_family, families, args.seed)
             for platform in _platform_specs(args.platforms):
@@ -739,9 +752,16 @@ def build_parser() -> argparse.ArgumentParser:
                         description="build: sample --per-family configs of each zoo family and measure them on each "
                                     "--platforms setting; extend: the same on an existing store (a larger --per-family "
                                     "keeps the earlier models and adds new ones; new platforms measure every model); "
-                                    "rerunning either after a crash skips what is stored. info: counts per platform.")
-    ld.add_argument("action", choices=["build", "extend", "info"])
+                                    "rerunning either after a crash skips what is stored. info: counts per platform. "
+                                    "export: write the store as the compact gzip JSON-lines file that the zoo-latency "
+                                    "dataset reads (default: the package file archrep/data/files/zoo_latency.jsonl.gz); "
+                                    "import: read such a file into the store (keep-first), e.g. to extend the "
+                                    "committed dataset.")
+    ld.add_argument("action", choices=["build", "extend", "info", "export", "import"])
     ld.add_argument("--store", required=True, help="a SQLite file or an SQLAlchemy URL")
+    ld.add_argument("--out", "--file", dest="out", metavar="FILE",
+                    help="export: the file to write; import: the file to read (default for both: the package "
+                         "file of the zoo-latency dataset)")
     ld.add_argument("--per-family", type=int, default=200, help="models per family (default 200)")
     ld.add_argument("--families", help="comma-separated zoo families (default: all ten)")
     ld.add_argument("--platforms", default="onnxruntime:fp32:1",

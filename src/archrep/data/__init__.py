@@ -85,3 +85,4 @@ from archrep.data import macro, nb201  # noqa: E402,F401  (register datasets)
 from archrep.data import nbgraph  # noqa: E402,F401
 from archrep.data import latency  # noqa: E402,F401
 from archrep.data import vit_ground_truth  # noqa: E402,F401
+from archrep.data import zoo_latency  # noqa: E402,F401

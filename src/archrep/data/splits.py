@@ -10,6 +10,13 @@ index arrays. Every protocol is deterministic for its seed and says what it did 
 * ``"pool"`` (FlowerFormer / FGP): a permutation (identity for seed 21), its first ``pool_size``
   architectures form the training pool, the next 40 validate, the rest test; the model trains on
   the first ``floor(pool_size * train_ratio)`` (or ``train_size``) architectures of the pool.
+* ``"in-domain"`` (NNLQP): within every model family a seeded 10 % of its architectures are
+  test, the rest train; one predictor learns the union and is scored per family.
+* ``"leave-family-out"`` (NNLQP out-of-domain): train on every family but one, test on all of
+  that one; one protocol object per held-out family (``families`` lists them).
+
+The family protocols take the family label of every architecture (``groups``, e.g.
+:func:`archrep.data.zoo_latency.row_families`), so ``split(n)`` needs ``n == len(groups)``.
 """
 from __future__ import annotations
 
@@ -168,6 +175,109 @@ class Pool(Protocol):
         else:
             out["train_ratio"] = self.train_ratio
         return out
+
+
+class FamilyProtocol(Protocol):
+    """Base of the protocols that split by model family: ``groups`` holds the family of each
+    architecture; ``train_per_family`` (None = all) caps the training architectures taken from
+    each family, a seeded choice, to scale a run down without changing its test set."""
+
+    default_seeds = (0, 1, 2, 3, 4)
+
+    def __init__(self, groups, train_per_family: int | None = None, seed: int = 0):
+        labels = np.asarray(groups)
+        if labels.ndim != 1 or labels.size == 0:
+            raise ArchrepError(f"{self.name}: groups must be a non-empty sequence with the family of every "
+                               f"architecture, got {labels.size} labels")
+        self.groups = labels.astype(str)
+        self.families: list[str] = sorted(set(self.groups.tolist()))
+        self.train_per_family = None if train_per_family is None else _positive_int(
+            train_per_family, "train_per_family", self.name)
+        self.seed = int(seed)
+
+    def _rows(self, n: int, family: str) -> np.ndarray:
+        n = _check_n(n, self.name)
+        if n != self.groups.size:
+            raise ArchrepError(f"{self.name}: the protocol has family labels for {self.groups.size} architectures, "
+                               f"the dataset {n}; build it from the groups of the dataset it splits")
+        return np.flatnonzero(self.groups == family).astype(np.int64)
+
+    def _train(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` (in a seeded order already), cut to ``train_per_family``."""
+        return rows if self.train_per_family is None else rows[:self.train_per_family]
+
+    def describe(self) -> dict:
+        return {"name": self.name, "seed": self.seed, "train_per_family": self.train_per_family,
+                "families": {f: int((self.groups == f).sum()) for f in self.families}}
+
+
+@register_protocol("in-domain")
+class InDomain(FamilyProtocol):
+    """NNLQP's in-domain protocol: per family, test on a seeded ``test_fraction`` of it, train on the rest.
+
+    One generator ``numpy.random.default_rng(seed)`` permutes each family's rows in turn (families
+    in sorted order); the first ``max(1, round(test_fraction * size))`` are test, the others
+    train (the first ``train_per_family`` of them when capped). NNLQP: 1,800 / 200 of each of
+    its 2,000-model families. No validation set. Each family needs at least 2 architectures.
+    """
+
+    name = "in-domain"
+
+    def __init__(self, groups, test_fraction: float = 0.1, train_per_family: int | None = None, seed: int = 0):
+        super().__init__(groups, train_per_family, seed)
+        if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) \
+                or not 0 < test_fraction < 1:
+            raise ArchrepError(f"in-domain: test_fraction must be in (0, 1), got {test_fraction!r}")
+        self.test_fraction = float(test_fraction)
+
+    def split(self, n: int) -> Split:
+        rng = np.random.default_rng(self.seed)
+        train, test = [], []
+        for family in self.families:
+            rows = self._rows(n, family)
+            if rows.size < 2:
+                raise ArchrepError(f"in-domain: family {family!r} has {rows.size} architecture; each family needs at "
+                                   "least 2 (one to train on, one to test), so measure more of it or leave it out")
+            rows = rows[rng.permutation(rows.size)]
+            k = min(rows.size - 1, max(1, round(self.test_fraction * rows.size)))
+            test.append(rows[:k])
+            train.append(self._train(rows[k:]))
+        return Split(np.sort(np.concatenate(train)), np.zeros(0, dtype=np.int64), np.sort(np.concatenate(test)))
+
+    def describe(self) -> dict:
+        return {**super().describe(), "test_fraction": self.test_fraction,
+                "test": "a seeded test_fraction of every family; one predictor trained on the rest of all of them",
+                "permutation": "numpy.random.default_rng(seed).permutation per family, families in sorted order"}
+
+
+@register_protocol("leave-family-out")
+class LeaveFamilyOut(FamilyProtocol):
+    """NNLQP's out-of-domain protocol: test on every architecture of family ``held_out``, train on
+    all the other families (the first ``train_per_family`` of each in a seeded order when capped;
+    otherwise the split is the same for every seed and seeds vary only the predictor). No
+    validation set. Ten families give ten folds, one protocol object each."""
+
+    name = "leave-family-out"
+
+    def __init__(self, groups, held_out: str, train_per_family: int | None = None, seed: int = 0):
+        super().__init__(groups, train_per_family, seed)
+        if held_out not in self.families:
+            raise ArchrepError(f"leave-family-out: no architecture of family {held_out!r} to hold out; the "
+                               f"families are {', '.join(self.families)}")
+        if len(self.families) < 2:
+            raise ArchrepError(f"leave-family-out: only family {held_out!r} is present; it needs at least two "
+                               "families (one to hold out, the others to train on)")
+        self.held_out = str(held_out)
+
+    def split(self, n: int) -> Split:
+        rng = np.random.default_rng(self.seed)
+        train = [self._train(rows[rng.permutation(rows.size)]) for rows in
+                 (self._rows(n, f) for f in self.families if f != self.held_out)]
+        return Split(np.sort(np.concatenate(train)), np.zeros(0, dtype=np.int64), self._rows(n, self.held_out))
+
+    def describe(self) -> dict:
+        return {**super().describe(), "held_out": self.held_out,
+                "test": "every architecture of the held-out family; train on the other families"}
 
 
 def create(name: str, **cfg) -> Protocol:

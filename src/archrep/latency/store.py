@@ -23,7 +23,8 @@ purpose (a deliberate re-measurement).
 
 **Export** (:meth:`LatencyStore.export`) writes a gzip JSON-lines file, a header line then one
 line per platform, graph and measurement in key order (the same store gives the same bytes);
-:meth:`LatencyStore.import_` reads it back with the same keep-first rule.
+:meth:`LatencyStore.import_` reads it back with the same keep-first rule, and :func:`read_export`
+reads it without a database (what the ``zoo-latency`` dataset does; no SQLAlchemy needed).
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ from archrep.latency.profiler import Measurement
 SCHEMA_VERSION = 1
 EXPORT_FORMAT = "archrep-latency-store"
 EXPORT_VERSION = 1
+#: the tables of an export, in file order
+EXPORT_TABLES = ("platforms", "graphs", "measurements")
 LATENCY_EXTRA_HINT = 'pip install "archrep[latency]"'
 #: dialects with an atomic "insert, or do nothing / update on a duplicate key"
 _UPSERT_DIALECTS = ("sqlite", "postgresql")
@@ -297,19 +300,30 @@ class LatencyStore:
 
     # ------------------------------------------------------------------ export / import
     def export(self, path: str | os.PathLike) -> dict[str, int]:
-        """Write the whole store to a gzip JSON-lines file (module docstring); returns the counts."""
+        """Write the whole store to a gzip JSON-lines file (module docstring); returns the counts.
+        The file is written under a temporary name and renamed, so an interrupted export never
+        leaves a half-written file in place of a good one."""
         from archrep import __version__
 
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise ArchrepError(f"cannot export to {str(path)!r}: folder {str(path.parent)!r} does not exist")
         header = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "schema_version": SCHEMA_VERSION,
                   "archrep_version": __version__}
         order = {self._graphs: "graph_hash", self._platforms: "platform_id"}
-        with gzip.GzipFile(path, "wb", mtime=0) as raw, self._read() as conn:
-            raw.write((json.dumps(header, sort_keys=True) + "\n").encode())
-            for table in (self._platforms, self._graphs, self._measurements):
-                keys = [table.c[order[table]]] if table in order else list(table.primary_key.columns)
-                for row in conn.execute(self._sa.select(table).order_by(*keys)):
-                    record = {"table": table.name, **row._asdict()}
-                    raw.write((json.dumps(record, sort_keys=True) + "\n").encode())
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            with open(tmp, "wb") as f, gzip.GzipFile(path.name, "wb", fileobj=f, mtime=0) as raw, \
+                    self._read() as conn:
+                raw.write((json.dumps(header, sort_keys=True) + "\n").encode())
+                for table in (self._platforms, self._graphs, self._measurements):
+                    keys = [table.c[order[table]]] if table in order else list(table.primary_key.columns)
+                    for row in conn.execute(self._sa.select(table).order_by(*keys)):
+                        record = {"table": table.name, **row._asdict()}
+                        raw.write((json.dumps(record, sort_keys=True) + "\n").encode())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return self.counts()
 
     def import_(self, path: str | os.PathLike, *, replace: bool = False) -> dict[str, int]:
@@ -319,25 +333,12 @@ class LatencyStore:
         keys = {"graphs": ("graph_hash",), "platforms": ("platform_id",),
                 "measurements": ("graph_hash", "platform_id", "batch")}
         written = dict.fromkeys(tables, 0)
-        try:
-            with gzip.open(path, "rt", encoding="utf-8") as f, self.transaction():
-                header = json.loads(f.readline() or "null")
-                if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
-                    raise DataError(f"{path}: not an archrep latency export (no '{EXPORT_FORMAT}' header line)")
-                if not isinstance(header.get("version"), int) or header["version"] > EXPORT_VERSION:
-                    raise DataError(f"{path}: export version {header.get('version')!r} is newer than this archrep "
-                                    f"reads ({EXPORT_VERSION}): upgrade archrep")
-                for lineno, line in enumerate(f, start=2):
-                    record = json.loads(line)
-                    name = record.pop("table", None) if isinstance(record, dict) else None
-                    if name not in tables or set(record) != {c.name for c in tables[name].columns}:
-                        raise DataError(f"{path}, line {lineno}: not a graphs / platforms / measurements record "
-                                        "with that table's columns")
-                    written[name] += self._insert(self._conn, tables[name], [record], keys[name],
-                                                  replace and name == "measurements")
-        except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}: cannot read the latency export ({type(exc).__name__}: {exc}); "
-                            "the file may be truncated") from None
+        with self.transaction():
+            for lineno, name, record in read_export(path):
+                if set(record) != {c.name for c in tables[name].columns}:
+                    raise DataError(f"{path}, line {lineno}: a {name} record without that table's columns")
+                written[name] += self._insert(self._conn, tables[name], [record], keys[name],
+                                              replace and name == "measurements")
         return written
 
     # ------------------------------------------------------------------ lifetime
@@ -352,6 +353,33 @@ class LatencyStore:
 
     def __repr__(self) -> str:
         return f"LatencyStore({self.name!r})"
+
+
+def read_export(path: str | os.PathLike) -> Iterator[tuple[int, str, dict]]:
+    """The records of a :meth:`LatencyStore.export` file as (line number, table name, columns),
+    after checking its header. A file that is not such an export, is newer than this archrep, or is
+    damaged (not gzip, not JSON, truncated, a record of no known table) raises one DataError."""
+    if not Path(path).is_file():
+        raise DataError(f"latency export {str(path)!r} does not exist; write one with "
+                        "'archrep latency-dataset export --store URL --out FILE'")
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            header = json.loads(f.readline() or "null")
+            if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
+                raise DataError(f"{path}: not an archrep latency export (no '{EXPORT_FORMAT}' header line); "
+                                "write one with 'archrep latency-dataset export'")
+            if not isinstance(header.get("version"), int) or header["version"] > EXPORT_VERSION:
+                raise DataError(f"{path}: export version {header.get('version')!r} is newer than this archrep "
+                                f"reads ({EXPORT_VERSION}): upgrade archrep")
+            for lineno, line in enumerate(f, start=2):
+                record = json.loads(line)
+                name = record.pop("table", None) if isinstance(record, dict) else None
+                if name not in EXPORT_TABLES:
+                    raise DataError(f"{path}, line {lineno}: not a {' / '.join(EXPORT_TABLES)} record")
+                yield lineno, name, record
+    except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the latency export ({type(exc).__name__}: {exc}); "
+                        "the file may be truncated") from None
 
 
 def _sqlite_foreign_keys(dbapi_conn, _record) -> None:
