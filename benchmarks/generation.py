@@ -6,14 +6,17 @@ Per space (``nb201``: all 15,625 cells; ``nb101``: the 423,624 cells of the exac
    (NB201 default 90 % = 14,062; NB101 default 100,000) and ``--held-out`` 2,000 others (NB201:
    the remaining 1,563) for reconstruction;
 2. **vqvae**: the VQ-VAE (K = 512, defaults of :class:`~archrep.generate.vqvae.VQVAEConfig`,
-   ``--vq-epochs``) trained on the training cells; record ``reconstruction`` = exact whole-graph
-   match on the held-out cells (and ``reconstruction_train`` on 2,000 training cells);
+   ``--vq-epochs``, learning rate decayed by ``--vq-schedule``: ``cosine``, ours, by default, or
+   arch2vec's ``constant``; the record's ``variant``) trained on the training cells; record
+   ``reconstruction`` = exact whole-graph match on the held-out cells (and
+   ``reconstruction_train`` on 2,000 training cells);
 3. **arch-llm**: the code LM (``--lm-backends``: ``t5`` trained from scratch, variant
    ``t5-scratch``; ``smollm2``, the pretrained SmolLM2-135M fine-tuned, variant ``smollm2``) trained
    on the training cells' codes; per temperature (``--temperatures``, default 0.7 1.0 1.4 1.8)
    and sampling seed (``--seeds``) ``--n-samples`` (10,000) samples are decoded and scored;
 4. **vae**: the continuous baseline, the same encoder and decoder with arch2vec's Gaussian
-   bottleneck (``bottleneck="gaussian"``), trained likewise; its reconstruction (posterior mean)
+   bottleneck (``bottleneck="gaussian"``, arch2vec's KL weighting unless ``--kl-weight``), trained
+   likewise (the same schedule); its reconstruction (posterior mean)
    and its samples from arch2vec's empirical prior N(μ̂, σ̂) with the standard deviation scaled by
    the temperature (the analogue of an LM's sampling temperature; 1.0 is arch2vec's protocol);
 5. one record ``n_unique_cells`` of the NB101 enumeration (423,624 is the official count).
@@ -70,7 +73,7 @@ def digest(settings) -> str:
 
 
 def _have(path: Path, probe: dict) -> bool:
-    keys = ("space", "method", "variant", "temperature", "n_samples", "train_size", "seeds")
+    keys = ("space", "method", "variant", "temperature", "n_samples", "train_size", "seeds", "vq_schedule")
     return any(all(r.get(k) == probe.get(k) for k in keys) for r in read_records(path) if r.get("task") == "generation")
 
 
@@ -102,6 +105,9 @@ def main(argv=None) -> int:
     ap.add_argument("--model-seed", type=int, default=0)
     ap.add_argument("--train", type=int, help=f"training cells (default {TRAIN})")
     ap.add_argument("--vq-epochs", type=int, help=f"VQ-VAE and VAE epochs (default {VQ_EPOCHS})")
+    ap.add_argument("--vq-schedule", default="cosine", choices=["cosine", "constant"],
+                    help="learning-rate schedule of the VQ-VAE and the VAE (default cosine, ours; constant: arch2vec's)")
+    ap.add_argument("--kl-weight", type=float, help="VAE KL weight (default: arch2vec's, code_dim / (batch x nodes))")
     ap.add_argument("--lm-epochs", type=int, default=10, help="code-LM epochs (default 10)")
     ap.add_argument("--smollm2-epochs", type=int, default=1, help="SmolLM2 fine-tuning epochs (default 1)")
     ap.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK}")
@@ -146,12 +152,13 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             # the t5 model is the cached default of archrep.generate.archllm (what `archrep generate`
             # and `search --strategy llm-fill` use), its VQ-VAE is shared by the other backends
-            base_llm = cached(space, train=int(n_train), vq_epochs=vq_epochs, lm_epochs=lm_epochs, seed=args.model_seed,
-                              folder=(models / f"{space}-archllm-t5-{digest([n_train, vq_epochs, lm_epochs, args.model_seed])}"
-                                      if args.models else None),
+            tag = digest([n_train, vq_epochs, args.vq_schedule, lm_epochs, args.model_seed])
+            base_llm = cached(space, train=int(n_train), vq_epochs=vq_epochs, vq_schedule=args.vq_schedule,
+                              lm_epochs=lm_epochs, seed=args.model_seed,
+                              folder=models / f"{space}-archllm-t5-{tag}" if args.models else None,
                               device=args.device, verbose=True)
             vq = base_llm.vqvae
-            probe = {**base, "method": "vqvae", "variant": "default", "temperature": None, "n_samples": None,
+            probe = {**base, "method": "vqvae", "variant": args.vq_schedule, "temperature": None, "n_samples": None,
                      "seeds": [args.model_seed]}
             if not (args.resume and _have(out, probe)):
                 rec = make_record("generation", **probe, epochs=vq_epochs, codebook_size=vq.config.codebook_size,
@@ -168,7 +175,7 @@ def main(argv=None) -> int:
                 if backend == "t5":
                     llm = base_llm
                 else:
-                    llm_dir = models / f"{space}-archllm-{backend}-{digest([n_train, vq_epochs, epochs, args.model_seed])}"
+                    llm_dir = models / f"{space}-archllm-{backend}-{digest([n_train, vq_epochs, args.vq_schedule, epochs, args.model_seed])}"
                     try:
                         llm = ArchLLM.load(llm_dir, device=args.device)
                     except ArchrepError:
@@ -180,7 +187,7 @@ def main(argv=None) -> int:
                         llm.save(llm_dir)
                 for temp in temps:
                     probe = {**base, "method": "arch-llm", "variant": LM_VARIANTS[backend], "temperature": temp,
-                             "n_samples": n_samples, "seeds": seeds}
+                             "n_samples": n_samples, "seeds": seeds, "vq_schedule": args.vq_schedule}
                     if args.resume and _have(out, probe):
                         continue
 
@@ -196,22 +203,22 @@ def main(argv=None) -> int:
                           f"invalid {m['invalid']}", flush=True)
 
         if "vae" in methods:
-            vae_settings = {"space": space, "train": int(n_train), "epochs": vq_epochs, "seed": args.model_seed,
-                            "bottleneck": "gaussian"}
-            vae_dir = models / f"{space}-vae-{digest(vae_settings)}"
+            vae_cfg = {"epochs": vq_epochs, "schedule": args.vq_schedule, "seed": args.model_seed,
+                       "bottleneck": "gaussian", "kl_weight": args.kl_weight}
+            vae_dir = models / f"{space}-vae-{digest({'space': space, 'train': int(n_train), **vae_cfg})}"
             try:
                 vae = VQVAE.load(vae_dir, device=args.device)
             except ArchrepError:
                 t0 = time.perf_counter()
-                vae = VQVAE(vocab_size=len(t.op_vocab), max_nodes=t.ops.shape[1], epochs=vq_epochs,
-                            bottleneck="gaussian", seed=args.model_seed, device=args.device).fit(train_cells, verbose=True)
+                vae = VQVAE(vocab_size=len(t.op_vocab), max_nodes=t.ops.shape[1], device=args.device,
+                            **vae_cfg).fit(train_cells, verbose=True)
                 vae.save(vae_dir)
                 (vae_dir / "seconds.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
             vae_seconds = json.loads((vae_dir / "seconds.json").read_text())["seconds"]
             recon = vae.reconstruction_accuracy(held_cells)
             for temp in temps:
                 probe = {**base, "method": "vae", "variant": "empirical-prior", "temperature": temp,
-                         "n_samples": n_samples, "seeds": seeds}
+                         "n_samples": n_samples, "seeds": seeds, "vq_schedule": args.vq_schedule}
                 if args.resume and _have(out, probe):
                     continue
 
@@ -221,7 +228,8 @@ def main(argv=None) -> int:
 
                 m = sample_metrics(draw, seeds, reference)
                 write_records(out, [make_record("generation", **probe, **m, reconstruction=recon, epochs=vq_epochs,
-                                                kl_weight=vae.config.kl_weight, train_seconds=vae_seconds)])
+                                                kl_weight=vae.config.kl_weight or "arch2vec",
+                                                train_seconds=vae_seconds)])
                 print(f"  vae T={temp}: reconstruction {recon:.4f} validity {m['validity_mean']:.3f} "
                       f"abs_uniq {m['abs_uniqueness_mean']:.3f} abs_novel {m['abs_novelty_mean']:.3f}", flush=True)
     return 0

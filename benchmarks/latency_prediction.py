@@ -251,12 +251,14 @@ def cross_space(args, path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- model zoo, measured here
-def zoo_predict(method: str, hp: dict, train, test, targets: list[str], seed: int) -> dict[str, np.ndarray]:
+def zoo_predict(method: str, hp: dict, train, test, targets: list[str], seed: int,
+                device: str = "cpu") -> dict[str, np.ndarray]:
     """``method``'s predictions on every row of ``test`` for each latency target (NaN where the row
     is not measured): one fit per target, or for ``ledg`` one fit over all targets stacked."""
+    kw = {"seed": seed, "progress": False, "device": device, **hp}
     if method != "ledg":
-        return {t: models.create(method, seed=seed, progress=False, **hp).fit(train, t).predict(test) for t in targets}
-    model = models.create("ledg", seed=seed, progress=False, **hp).fit(
+        return {t: models.create(method, **kw).fit(train, t).predict(test) for t in targets}
+    model = models.create("ledg", **kw).fit(
         zoo_latency.stack_platforms(train, targets), TARGET)
     stacked = zoo_latency.stack_platforms(test, targets)
     p = model.predict(stacked)
@@ -289,7 +291,7 @@ def zoo_records(ds, protocol: str, method: str, hp: dict, per_seed: list[dict], 
     for t in dict.fromkeys(t for r in per_seed for t, _ in r):
         setting = ds.meta["settings"][t]
         text = Platform.from_dict(ds.meta["platforms"][setting]).template()
-        fams = [f for f in dict.fromkeys(f for r in per_seed for tt, f in r if tt == t)]
+        fams = list(dict.fromkeys(f for r in per_seed for tt, f in r if tt == t))
         runs = {f: [r[(t, f)] for r in per_seed] for f in fams}
         runs["all"] = [{m: float(np.mean([r[(t, f)][m] for f in fams])) for m in ("mape", "acc10")} for r in per_seed]
         for f, rs in runs.items():
@@ -329,16 +331,14 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
             for seed in seeds:
                 t0, scores = time.perf_counter(), {}
                 for held_out in folds:
-                    proto = (splits.create("in-domain", groups=groups, test_fraction=args.test_fraction,
-                                           train_per_family=cap, seed=seed) if held_out is None else
-                             splits.create("leave-family-out", groups=groups, held_out=held_out, train_per_family=cap,
-                                           seed=seed))
-                    split = proto.split(len(ds))
+                    tested = families if held_out is None else [held_out]
+                    fold = {"test_fraction": args.test_fraction} if held_out is None else {"held_out": held_out}
+                    split = splits.create(protocol, groups=groups, train_per_family=cap, seed=seed,
+                                          **fold).split(len(ds))
                     train, test = ds.subset(split.train), ds.subset(split.test)
-                    scores.update(family_metrics(test, zoo_predict(method, hp, train, test, targets, seed),
-                                                 families if held_out is None else [held_out]))
-                    for f in families if held_out is None else [held_out]:
-                        train_sizes[f] = len(split.train)
+                    pred = zoo_predict(method, hp, train, test, targets, seed, args.device)
+                    scores.update(family_metrics(test, pred, tested))
+                    train_sizes.update(dict.fromkeys(tested, len(split.train)))
                 per_seed.append(scores)
                 seconds.append(time.perf_counter() - t0)
             if protocol == "in-domain":  # one training set for every family
@@ -348,7 +348,7 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
             for r in recs:
                 if r["family"] == "all":
                     print(f"{protocol:16s} {r['setting']:28s} {method:18s} MAPE {100 * r['mape_mean']:7.2f} %  "
-                          f"Acc10 {100 * r['acc10_mean']:5.1f} %  ({r['runs']} runs, {r['seconds']:.0f} s/run)",
+                          f"Acc10 {100 * r['acc10_mean']:5.1f} %  (runs {r['runs']}, {r['seconds']:.0f} s each)",
                           flush=True)
 
 
@@ -404,6 +404,7 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true", help="skip cells the results file already has for these seeds")
     ap.add_argument("--results", default=str(RESULTS), help="folder for the JSON results")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--device", default="cpu", help="where the zoo's gin, tart and ledg train: cpu, cuda or cuda:N")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]

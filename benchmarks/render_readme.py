@@ -317,8 +317,8 @@ def generation_table() -> str:
     enum = [r for r in recs if r["method"] == "enumeration"]
     lines = []
     if recon or gen:
-        rows = [[r["space"], "vqvae", "–", f"{r['train_size']:,}", "–", f"{r['reconstruction']:.4f}", "", "", "", "", ""]
-                for r in recon]
+        rows = [[r["space"], _label(r), "–", f"{r['train_size']:,}", "–", f"{r['reconstruction']:.4f}", "", "", "", "",
+                 ""] for r in recon]
         rows += [[r["space"], _label(r), f"{r['temperature']:g}", f"{r['train_size']:,}", f"{r['n_samples']:,}",
                   f"{r['reconstruction']:.4f}" if "reconstruction" in r else "",
                   *(_pm(r, m) for m in ("validity", "uniqueness", "novelty", "abs_uniqueness", "abs_novelty"))]

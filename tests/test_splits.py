@@ -82,7 +82,7 @@ def test_pool_errors():
 
 
 def test_registry_and_describe():
-    assert splits.list_protocols() == ["pool", "space-fraction"]
+    assert splits.list_protocols() == ["in-domain", "leave-family-out", "pool", "space-fraction"]
     with pytest.raises(UnknownNameError, match="space-fraction"):
         splits.create("space_fraction", train_size=5)
     with pytest.raises(ArchrepError, match="valid arguments"):
@@ -92,3 +92,53 @@ def test_registry_and_describe():
         d = json.loads(json.dumps(proto.describe()))
         assert d["name"] == proto.name and d["seed"] == proto.seed
     assert splits.create("pool", train_size=7, seed=21).describe()["train_size"] == 7
+
+
+# ---------------------------------------------------------------------------- family protocols
+GROUPS = np.array(["vgg"] * 20 + ["resnet"] * 30 + ["nb201"] * 11)
+
+
+def test_in_domain_holds_out_a_tenth_of_every_family():
+    sp = splits.create("in-domain", groups=GROUPS, seed=4).split(len(GROUPS))
+    assert sp.val.size == 0 and not set(sp.train) & set(sp.test)
+    assert np.array_equal(np.sort(np.concatenate([sp.train, sp.test])), np.arange(len(GROUPS)))
+    assert {f: int((GROUPS[sp.test] == f).sum()) for f in ("vgg", "resnet", "nb201")} == {"vgg": 2, "resnet": 3,
+                                                                                             "nb201": 1}
+    again = splits.InDomain(GROUPS, seed=4).split(len(GROUPS))
+    np.testing.assert_array_equal(sp.test, again.test)
+    assert not np.array_equal(sp.test, splits.InDomain(GROUPS, seed=5).split(len(GROUPS)).test)
+    capped = splits.InDomain(GROUPS, train_per_family=4, seed=4).split(len(GROUPS))
+    np.testing.assert_array_equal(capped.test, sp.test)  # the cap leaves the test set alone
+    assert capped.train.size == 12 and set(capped.train) <= set(sp.train)
+    d = json.loads(json.dumps(splits.InDomain(GROUPS, seed=4).describe()))
+    assert d["name"] == "in-domain" and d["families"] == {"nb201": 11, "resnet": 30, "vgg": 20} and d["seed"] == 4
+
+
+def test_leave_family_out_leaves_exactly_one_family_out():
+    for held_out in ("nb201", "resnet", "vgg"):
+        sp = splits.create("leave-family-out", groups=GROUPS, held_out=held_out, seed=0).split(len(GROUPS))
+        assert set(GROUPS[sp.test]) == {held_out} and sp.test.size == int((GROUPS == held_out).sum())
+        assert set(GROUPS[sp.train]) == {"nb201", "resnet", "vgg"} - {held_out}
+        assert sp.train.size + sp.test.size == len(GROUPS) and sp.val.size == 0
+    capped = [splits.LeaveFamilyOut(GROUPS, "vgg", train_per_family=5, seed=s).split(len(GROUPS)) for s in (0, 0, 1)]
+    assert capped[0].train.size == 10
+    np.testing.assert_array_equal(capped[0].train, capped[1].train)
+    assert not np.array_equal(capped[0].train, capped[2].train)
+    assert splits.LeaveFamilyOut(GROUPS, "vgg").describe()["held_out"] == "vgg"
+
+
+def test_family_protocol_errors():
+    with pytest.raises(ArchrepError, match="no architecture of family 'alexnet'.*nb201, resnet, vgg"):
+        splits.LeaveFamilyOut(GROUPS, "alexnet")
+    with pytest.raises(ArchrepError, match="at least two families"):
+        splits.LeaveFamilyOut(["vgg"] * 3, "vgg")
+    with pytest.raises(ArchrepError, match="labels for 61 architectures, the dataset 60"):
+        splits.InDomain(GROUPS).split(60)
+    with pytest.raises(ArchrepError, match="family 'alexnet' has 1 architecture"):
+        splits.InDomain([*GROUPS, "alexnet"]).split(len(GROUPS) + 1)
+    with pytest.raises(ArchrepError, match="test_fraction"):
+        splits.InDomain(GROUPS, test_fraction=1.0)
+    with pytest.raises(ArchrepError, match="train_per_family"):
+        splits.InDomain(GROUPS, train_per_family=0)
+    with pytest.raises(ArchrepError, match="non-empty sequence"):
+        splits.InDomain([])

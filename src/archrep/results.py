@@ -21,7 +21,8 @@ import numpy as np
 from archrep.data.cache import atomic_write_bytes
 
 #: the fields that identify a record's cell; a new record replaces an old one with equal values
-CELL_FIELDS = ("task", "dataset", "space", "target", "protocol", "train_size", "method", "variant", "temperature")
+CELL_FIELDS = ("task", "dataset", "space", "target", "protocol", "train_size", "method", "variant", "temperature",
+               "family")
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str:

