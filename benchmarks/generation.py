@@ -77,6 +77,22 @@ def _have(path: Path, probe: dict) -> bool:
     return any(all(r.get(k) == probe.get(k) for k in keys) for r in read_records(path) if r.get("task") == "generation")
 
 
+def reconstruction(out: Path, args, base: dict, vq: VQVAE, train_cells, held_cells, seconds: float) -> None:
+    """Write the ``vqvae`` record of ``vq``: exact reconstruction of held-out and training cells."""
+    probe = {**base, "method": "vqvae", "variant": args.vq_schedule, "temperature": None, "n_samples": None,
+             "seeds": [args.model_seed]}
+    if args.resume and _have(out, probe):
+        return
+    rec = make_record("generation", **probe, epochs=vq.config.epochs, codebook_size=vq.config.codebook_size,
+                      reconstruction=vq.reconstruction_accuracy(held_cells),
+                      reconstruction_train=vq.reconstruction_accuracy((train_cells[0][:HELD_OUT],
+                                                                       train_cells[1][:HELD_OUT])),
+                      codes_used=int(len(np.unique(vq.encode(train_cells)))), seconds=seconds)
+    write_records(out, [rec])
+    print(f"  vqvae ({args.vq_schedule}): reconstruction {rec['reconstruction']:.4f} held out, "
+          f"{rec['reconstruction_train']:.4f} train", flush=True)
+
+
 def sample_metrics(draw, seeds: list[int], reference: set) -> dict:
     """Mean/std over ``seeds`` of the metrics of ``draw(seed) -> (keys, invalid counts)``."""
     per = {m: [] for m in METRICS}
@@ -97,7 +113,8 @@ def sample_metrics(draw, seeds: list[int], reference: set) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spaces", default="nb201,nb101")
-    ap.add_argument("--methods", default="arch-llm,vae", help="arch-llm (its vqvae reconstruction included), vae")
+    ap.add_argument("--methods", default="arch-llm,vae",
+                    help="arch-llm (its VQ-VAE's reconstruction included), vae, vqvae (the reconstruction alone)")
     ap.add_argument("--lm-backends", default="t5", help="comma-separated code-LM backends: t5, smollm2")
     ap.add_argument("--temperatures", default="0.7,1.0,1.4,1.8")
     ap.add_argument("--n-samples", type=int, default=10_000)
@@ -122,7 +139,7 @@ def main(argv=None) -> int:
     spaces_ = [s.strip() for s in args.spaces.split(",") if s.strip()]
     methods = {m.strip() for m in args.methods.split(",") if m.strip()}
     backends = [b.strip() for b in args.lm_backends.split(",") if b.strip()]
-    for what, given, valid in (("space", spaces_, TRAIN), ("method", methods, ("arch-llm", "vae")),
+    for what, given, valid in (("space", spaces_, TRAIN), ("method", methods, ("arch-llm", "vae", "vqvae")),
                                ("LM backend", backends, LM_VARIANTS)):
         bad = sorted(set(given) - set(valid))
         if bad:
@@ -158,18 +175,8 @@ def main(argv=None) -> int:
                               folder=models / f"{space}-archllm-t5-{tag}" if args.models else None,
                               device=args.device, verbose=True)
             vq = base_llm.vqvae
-            probe = {**base, "method": "vqvae", "variant": args.vq_schedule, "temperature": None, "n_samples": None,
-                     "seeds": [args.model_seed]}
-            if not (args.resume and _have(out, probe)):
-                rec = make_record("generation", **probe, epochs=vq_epochs, codebook_size=vq.config.codebook_size,
-                                  reconstruction=vq.reconstruction_accuracy(held_cells),
-                                  reconstruction_train=vq.reconstruction_accuracy((train_cells[0][:HELD_OUT],
-                                                                                   train_cells[1][:HELD_OUT])),
-                                  codes_used=int(len(np.unique(vq.encode(train_cells)))),
-                                  seconds=base_llm.meta.get("vqvae_seconds", time.perf_counter() - t0))
-                write_records(out, [rec])
-                print(f"  vqvae: reconstruction {rec['reconstruction']:.4f} held out, "
-                      f"{rec['reconstruction_train']:.4f} train", flush=True)
+            reconstruction(out, args, base, vq, train_cells, held_cells,
+                           base_llm.meta.get("vqvae_seconds", time.perf_counter() - t0))
             for backend in backends:
                 epochs = args.smollm2_epochs if backend == "smollm2" else lm_epochs
                 if backend == "t5":
@@ -201,6 +208,20 @@ def main(argv=None) -> int:
                     print(f"  arch-llm {backend} T={temp}: validity {m['validity_mean']:.3f} "
                           f"abs_uniq {m['abs_uniqueness_mean']:.3f} abs_novel {m['abs_novelty_mean']:.3f} "
                           f"invalid {m['invalid']}", flush=True)
+
+        if "vqvae" in methods and "arch-llm" not in methods:  # the reconstruction alone
+            vq_dir = models / f"{space}-vqvae-{digest([n_train, vq_epochs, args.vq_schedule, args.model_seed])}"
+            try:
+                vq = VQVAE.load(vq_dir, device=args.device)
+            except ArchrepError:
+                t0 = time.perf_counter()
+                vq = VQVAE(vocab_size=len(t.op_vocab), max_nodes=t.ops.shape[1], epochs=vq_epochs,
+                           schedule=args.vq_schedule, seed=args.model_seed, device=args.device).fit(train_cells,
+                                                                                                  verbose=True)
+                vq.save(vq_dir)
+                (vq_dir / "seconds.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
+            reconstruction(out, args, base, vq, train_cells, held_cells,
+                           json.loads((vq_dir / "seconds.json").read_text())["seconds"])
 
         if "vae" in methods:
             vae_cfg = {"epochs": vq_epochs, "schedule": args.vq_schedule, "seed": args.model_seed,

@@ -262,20 +262,20 @@ def pretraining_table() -> str:
     recs = _load("pretraining")
     if not recs:
         return _missing("pretraining.py --data-dir ../shared/data")
-    sizes = dict(sorted({(r["ratio"], r["train_size"]) for r in recs}))
+    ratios = sorted({r["ratio"] for r in recs})
     rows = []
     for key in dict.fromkeys((r["dataset"], r["encoder"], r["pretrain"]) for r in recs):
         by_ratio = {r["ratio"]: r for r in recs if (r["dataset"], r["encoder"], r["pretrain"]) == key}
         first = next(iter(by_ratio.values()))
-        rows.append([*key, first["pretrain_epochs"] or "–", f"{first['pretrain_seconds']:.0f}"]
-                    + [f"{_pm(by_ratio[q])} ({by_ratio[q]['precision_at_1pct_mean']:.2f})" if q in by_ratio else ""
-                       for q in sizes])
-    smoke = "smoke run, " if all(r["runs"] == 1 for r in recs) else ""
-    return "\n".join(_md(["dataset", "encoder", "pre-training", "epochs", "pre-train s"]
-                         + [f"{q:.0%} ({n:,})" for q, n in sizes.items()], rows, left=3)
-                     + ["", f"{smoke.capitalize()}{_runs(recs)} (seeds "
-                        f"{', '.join(sorted({','.join(map(str, r['seeds'])) for r in recs}))}), pool of "
-                        f"{', '.join(f'{n:,}' for n in sorted({r['pool_size'] for r in recs}))}. " + _provenance(recs)])
+        rows.append([*key, f"{first['pool_size']:,}", first["pretrain_epochs"] or "–", f"{first['pretrain_seconds']:.0f}"]
+                    + [f"{_pm(by_ratio[q])} ({_pm(by_ratio[q], 'precision_at_1pct', '.2f')})" if q in by_ratio else ""
+                       for q in ratios])
+    return "\n".join(_md(["dataset", "encoder", "pre-training", "pool", "epochs", "pre-train s"]
+                         + [f"{q:.0%} of the pool" for q in ratios], rows, left=3)
+                     + ["", f"Mean ± std over {_runs(recs)} (permutation seeds "
+                        f"{', '.join(sorted({','.join(map(str, r['seeds'])) for r in recs}))} × training seeds "
+                        f"{', '.join(sorted({','.join(map(str, r['model_seeds'])) for r in recs}))}). "
+                        + _provenance(recs)])
 
 
 def proxies_table() -> str:

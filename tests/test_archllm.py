@@ -62,3 +62,25 @@ def test_continuous_vae_is_refused(model):
     vae = VQVAE(vocab_size=7, max_nodes=8, bottleneck="gaussian", hidden=8, decoder_dim=8, decoder_heads=2)
     with pytest.raises(ArchrepError, match="VQ-VAE"):
         ArchLLM("nb201", model.op_vocab, vae, model.lm)
+
+
+def test_cli_generate_and_llm_fill_search(model, tmp_path, capsys):
+    from archrep.cli import main
+
+    model.save(tmp_path / "m")
+    out = tmp_path / "samples.json"
+    assert main(["generate", "--space", "nb201", "--n", "25", "--model", str(tmp_path / "m"), "--out", str(out),
+                 "--seed", "2"]) == 0
+    import json
+    res = json.loads(out.read_text())
+    assert len(res["keys"]) == 25 and set(res["metrics"]) >= {"validity", "uniqueness", "abs_uniqueness"}
+    assert res["metrics"]["validity"] == sum(k is not None for k in res["keys"]) / 25
+    assert "validity" in capsys.readouterr().out
+    assert main(["generate", "--space", "nb101", "--n", "5", "--model", str(tmp_path / "m"), "--out", str(out)]) == 2
+    assert "not of --space 'nb101'" in capsys.readouterr().err
+    run = tmp_path / "run.json"
+    assert main(["search", "--space", "nb201", "--strategy", "llm-fill", "--model", str(tmp_path / "m"),
+                 "--oracle", "baseline_accuracy", "--queries", "25", "--population", "8", "--sample-size", "3",
+                 "--no-progress", "--out", str(run)]) == 0
+    hist = json.loads(run.read_text())
+    assert hist["strategy"] == "llm-fill" and hist["n_queries"] == 25

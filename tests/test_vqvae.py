@@ -117,3 +117,11 @@ def test_gaussian_baseline_reconstructs_samples_and_round_trips(tmp_path, nb201_
         VQVAE(vocab_size=7, max_nodes=8, **TINY).sample(5)
     with pytest.raises(ArchrepError, match="bottleneck must be"):
         VQVAEConfig(vocab_size=7, max_nodes=8, bottleneck="vae")
+
+
+def test_cosine_schedule_and_no_restart_after_the_last_epoch(nb201_cells):
+    m = VQVAE(vocab_size=7, max_nodes=8, epochs=3, schedule="cosine", **TINY).fit(nb201_cells)
+    assert m.history[-1]["codes_restarted"] == 0  # nothing would train the decoder on moved codes
+    assert any(h["codes_restarted"] > 0 for h in m.history[:-1])
+    with pytest.raises(ArchrepError, match="schedule"):
+        VQVAEConfig(vocab_size=7, max_nodes=8, schedule="linear")

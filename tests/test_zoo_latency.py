@@ -106,6 +106,26 @@ def test_export_is_read_back_as_the_dataset(store_file, ds, capsys):
     assert "measurements 37" in capsys.readouterr().out
 
 
+def test_node_features_come_from_the_exported_graphs(store_file, ds):
+    from archrep.features.node_features import NODE_FEATURES, node_values
+
+    assert ds.node_feature_names == NODE_FEATURES and ds.node_features.shape == (*ds.ops.shape, len(NODE_FEATURES))
+    real = ds.ops >= 0
+    assert np.all(ds.node_features[~real] == 0)
+    batch = ds.node_features[..., NODE_FEATURES.index("log_batch")]
+    np.testing.assert_allclose(batch, np.where(real, np.log1p(ds.targets["batch"])[:, None], 0), rtol=1e-6)
+    channels = ds.node_features[..., NODE_FEATURES.index("log_channels")]
+    assert len(np.unique(channels[real])) > 5  # the widths differ across models, not only op types
+    with LatencyStore(store_file[0]) as store:
+        i = len(ds) - 1
+        g = store.graph(ds.keys[i].rsplit("-b", 1)[0])
+        expected = np.array([node_values(a, g.attrs) for a in g.node_attrs], dtype=np.float32)
+        np.testing.assert_array_equal(ds.node_features[i, :g.num_nodes], expected)
+    st = zoo_latency.stack_platforms(ds)
+    assert st.node_feature_names == NODE_FEATURES
+    np.testing.assert_array_equal(st.node_features, np.concatenate([ds.node_features] * 2))
+
+
 def test_registered_dataset_reads_the_package_file(store_file, monkeypatch, tmp_path):
     monkeypatch.setattr(zoo_latency, "DEFAULT_FILE", tmp_path / "zoo_latency.jsonl.gz")
     with pytest.raises(DataError, match=r"latency-dataset build .*latency-dataset export"):
@@ -113,7 +133,10 @@ def test_registered_dataset_reads_the_package_file(store_file, monkeypatch, tmp_
     (tmp_path / "zoo_latency.jsonl.gz").write_bytes(store_file[1].read_bytes())
     loaded = data.load("zoo-latency", refresh=True)
     assert len(loaded) == 18 and loaded.name == "zoo-latency"
-    assert zoo_latency.row_families(data.load("zoo-latency")).tolist() == zoo_latency.row_families(loaded).tolist()
+    cached = data.load("zoo-latency")
+    assert zoo_latency.row_families(cached).tolist() == zoo_latency.row_families(loaded).tolist()
+    np.testing.assert_array_equal(cached.node_features, loaded.node_features)
+    assert cached.fingerprint() == loaded.fingerprint()
     # export with no --out writes that package file
     (tmp_path / "zoo_latency.jsonl.gz").unlink()
     assert cli(["latency-dataset", "export", "--store", str(store_file[0])]) == 0

@@ -5,6 +5,10 @@ the cache file carries the loader's version and a fingerprint of the raw inputs,
 or a changed raw file builds anew. A cache file whose hash no longer matches its manifest is
 treated as corrupt and rebuilt. Files are written to a temporary name and renamed, so an
 interrupted build never leaves a half-written cache behind.
+
+Format 2 stores a 0/1 adjacency bit-packed along its last axis (8x smaller: the zoo's 2,000 graphs
+of up to 600 nodes take 90 MB instead of 720 MB) and the optional per-node features; a cache of
+another format is rebuilt, never read.
 """
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from archrep.data.dataset import ArchDataset
+from archrep.errors import ArchrepError
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -76,13 +81,26 @@ def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict] | None:
 
 def save(ds: ArchDataset, path: Path) -> None:
     """Save ``ds`` as ``path`` (.npz) and ``path.with_suffix('.json')`` (manifest)."""
-    arrays = {"keys": ds.keys, "ops": ds.ops, "adj": ds.adj}
+    arrays = {"keys": ds.keys, "ops": ds.ops}
+    packed = ds.adj.size > 0 and int(ds.adj.min()) >= 0 and int(ds.adj.max()) <= 1
+    arrays["adj_bits" if packed else "adj"] = np.packbits(ds.adj != 0, axis=-1) if packed else ds.adj
     for i, t in enumerate(ds.target_names):
         arrays[f"target_{i}"] = ds.targets[t]
+    if ds.node_features is not None:
+        arrays["node_features"] = ds.node_features
     write_arrays(path, arrays, {
         "format": CACHE_FORMAT, "name": ds.name, "op_vocab": list(ds.op_vocab), "targets": ds.target_names,
         "target_info": ds.target_info, "space": ds.space, "default_target": ds.default_target, "meta": ds.meta,
+        "adj_dtype": ds.adj.dtype.str, "node_feature_names": list(ds.node_feature_names),
     })
+
+
+def _adjacency(z: dict[str, np.ndarray], manifest: dict) -> np.ndarray:
+    """The adjacency as it was saved: unpacked from ``adj_bits`` to (N, M, M) of its own dtype."""
+    if "adj" in z:
+        return z["adj"]
+    m = z["ops"].shape[1]
+    return np.unpackbits(z["adj_bits"], axis=-1, count=m).astype(np.dtype(manifest["adj_dtype"]), copy=False)
 
 
 def load(path: Path) -> ArchDataset | None:
@@ -95,8 +113,9 @@ def load(path: Path) -> ArchDataset | None:
         return None
     try:
         targets = {t: z[f"target_{i}"] for i, t in enumerate(manifest["targets"])}
+        names = tuple(manifest["node_feature_names"])
         return ArchDataset(manifest["name"], z["keys"], tuple(manifest["op_vocab"]), z["ops"],
-                           z["adj"], targets, manifest["target_info"], manifest["space"],
-                           manifest["default_target"], manifest["meta"])
-    except (ValueError, KeyError, TypeError):
+                           _adjacency(z, manifest), targets, manifest["target_info"], manifest["space"],
+                           manifest["default_target"], manifest["meta"], z["node_features"] if names else None, names)
+    except (ValueError, KeyError, TypeError, ArchrepError):
         return None

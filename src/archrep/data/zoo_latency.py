@@ -12,8 +12,10 @@ reads any export file.
 family, graph hash, batch; key ``<graph hash>-b<batch>``. Graphs from the store without a family
 (``archrep profile`` without ``--family``) are left out and counted in ``meta["dropped"]``.
 The graphs are the ONNX graphs of what was measured (op types of :mod:`archrep.io.vocab`, nodes in
-topological order). An ArchDataset keeps ops and adjacency only, not node attributes (shapes,
-channels, per-node costs), so graph predictors see op types and topology; sizes reach the
+topological order). Their node attributes (costs, channels, kernel, stride, output shape) become
+the dataset's ``node_features`` (every column of
+:data:`~archrep.features.node_features.NODE_FEATURES`; ``log_batch`` is the row's measured batch),
+which the graph predictors (gin, tart, ledg) read beside op types and topology; sizes reach the
 column-reading predictors through the cost columns.
 
 **Targets**:
@@ -54,7 +56,7 @@ from archrep.latency.stacked import SETTING_COLUMN, stack_columns
 from archrep.latency.store import read_export
 
 NAME = "zoo-latency"
-VERSION = "1"
+VERSION = "2"
 DEFAULT_FILE = Path(__file__).resolve().parent / "files" / "zoo_latency.jsonl.gz"
 FAMILY_COLUMN = "family_index"
 #: stacked datasets: index of each row's platform into ``meta["platform_settings"]`` (latency targets)
@@ -141,8 +143,19 @@ def from_export(path: str | Path, name: str = NAME) -> ArchDataset:
             "families": families, "rel_spread_median": spread,
             "dropped": {"without_family": sum(graphs[h][1] is None for h, _ in measured)},
             "sources": {"export": str(path)}}
-    return ArchDataset.from_graphs(name, [f"{h}-b{b}" for _, h, b in rows], [parsed[h] for _, h, _ in rows],
-                                   targets, target_info=info, default_target=column[used[0]], meta=meta)
+    return ArchDataset.from_graphs(name, [f"{h}-b{b}" for _, h, b in rows],
+                                   [_at_batch(parsed[h], b) for _, h, b in rows], targets, target_info=info,
+                                   default_target=column[used[0]], meta=meta, node_features=True)
+
+
+def _at_batch(graph: ArchGraph, batch: int) -> ArchGraph:
+    """``graph`` with graph attribute ``batch`` = the measured batch (a copy only where they differ), so
+    the ``log_batch`` node feature is the batch of the row's measurement."""
+    if graph.attrs.get("batch") == batch:
+        return graph
+    out = graph.copy()
+    out.attrs["batch"] = batch
+    return out
 
 
 def build_default() -> ArchDataset:
@@ -183,8 +196,9 @@ def stack_platforms(ds: ArchDataset, targets: Sequence[str] | None = None) -> Ar
     :data:`~archrep.latency.stacked.PLATFORM_COLUMN` its index into ``meta["platform_texts"]``: the
     platform's :meth:`Platform.template` with the row's batch ("... Threads 1 Batch 4"), since a
     measurement setting is the platform at a batch size, as HELP's settings are. The cost and
-    family columns are copied per row. (:func:`archrep.latency.stacked.stack_settings` does the
-    same for the real-device datasets, whose texts come from the published device table.)
+    family columns and the node features are copied per row.
+    (:func:`archrep.latency.stacked.stack_settings` does the same for the real-device datasets,
+    whose texts come from the published device table.)
     """
     known = latency_targets(ds)
     targets = list(dict.fromkeys(targets if targets is not None else known))
@@ -195,8 +209,7 @@ def stack_platforms(ds: ArchDataset, targets: Sequence[str] | None = None) -> Ar
     platforms = [Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets]
     batch = ds.targets["batch"]
     return stack_columns(ds, targets, lambda i, rows: [platforms[i].template(int(b)) for b in batch[rows]],
-                         f"{ds.name}[{'+'.join(targets)}]",
-                         {**ds.meta, "platform_settings": targets, "unstacked": known})
+                         f"{ds.name}[{'+'.join(targets)}]", {**ds.meta, "platform_settings": targets, "unstacked": known})
 
 
 register_dataset(DatasetSpec(

@@ -5,4 +5,6 @@
 * :mod:`archrep.features.templates`: LeDG-Former's language templates for ops and platforms.
 * :mod:`archrep.features.language`: embeds templates with a pretrained language model, cached per text.
 * :mod:`archrep.features.flow`: FGP's flow surrogates (pre-training targets), cached per dataset.
+* :mod:`archrep.features.node_features`: numeric per-node features (costs, channels, kernel,
+  shape) from node attributes.
 """

@@ -21,6 +21,7 @@ more rows (FLOPs-linear fitted on them is a pooled, device-agnostic fit).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Sequence
 
 import numpy as np
@@ -56,7 +57,8 @@ def stack_columns(ds: ArchDataset, columns: Sequence[str], row_texts: Callable[[
             PLATFORM_COLUMN: f"index into meta[{TEXTS_META!r}]", **{t: ds.target_info.get(t, "") for t in costs}}
     meta = {k: v for k, v in (meta or {}).items() if k != "unstacked"}
     meta.update({"stacked_from": ds.name, TEXTS_META: list(texts)})
-    return ArchDataset(name, ds.keys[idx], ds.op_vocab, ds.ops[idx], ds.adj[idx], targets, info, ds.space, TARGET, meta)
+    rows_ds = ds.subset(idx)  # graphs (and node features, if any) of every row
+    return dataclasses.replace(rows_ds, name=name, targets=targets, target_info=info, default_target=TARGET, meta=meta)
 
 
 def stack_settings(ds: ArchDataset, settings: Sequence[str], name: str | None = None) -> ArchDataset:

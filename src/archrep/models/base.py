@@ -7,7 +7,8 @@ array of ``len(ds)`` values in the target's unit. ``save(dir)`` writes a checkpo
 * ``config.json``: ``format``, ``format_version``, ``name``, ``archrep_version``,
   ``hyperparameters`` (seed included), ``target``, ``normalisation`` (``mean``, ``std`` of the
   training targets), ``data`` (``dataset``, ``space``, ``op_vocab``, ``max_nodes`` of the
-  training set) and ``history`` (one record per epoch);
+  training set; ``node_features``: ``names``, ``mean``, ``std`` of the per-node features a torch
+  predictor read, when it read any) and ``history`` (one record per epoch);
 * ``weights.pt``: ``torch.save`` of a state dict of tensors (empty for predictors without weights),
   read back with ``torch.load(weights_only=True)``. No pickled Python objects.
 
@@ -33,6 +34,9 @@ from archrep.train.losses import LOSSES, settings as loss_settings
 
 CHECKPOINT_FORMAT = "archrep.predictor"
 CHECKPOINT_VERSION = 1
+#: the hyper-parameter of the torch predictors that can read a dataset's per-node features
+#: (:attr:`ArchDataset.node_features`): on by default, used only where the dataset has them
+NODE_FEATURE_DEFAULTS = {"node_features": True}
 #: options that change how a predictor runs, not what it learns (never saved)
 RUNTIME_OPTIONS = ("progress", "device")
 
@@ -230,6 +234,15 @@ def data_info(ds: ArchDataset) -> dict:
     return {"dataset": ds.name, "space": ds.space, "op_vocab": list(ds.op_vocab), "max_nodes": int(ds.max_nodes)}
 
 
+def node_feature_stats(ds: ArchDataset) -> dict:
+    """``names`` and per-column ``mean`` / ``std`` of ``ds``'s node features over its real nodes
+    (std 1 for a constant column, which then standardises to 0), as JSON lists."""
+    real = ds.node_features[ds.ops >= 0].astype(np.float64)
+    std = real.std(axis=0)
+    return {"names": list(ds.node_feature_names), "mean": real.mean(axis=0).tolist(),
+            "std": np.where(std > 1e-6, std, 1.0).tolist()}
+
+
 def load(path: str | Path, *, progress: bool = False, device: str = "cpu") -> Predictor:
     """The predictor saved in checkpoint folder ``path`` by :meth:`Predictor.save`.
 
@@ -297,6 +310,22 @@ class EncoderNet(torch.nn.Module):
     def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
         return self.score(self.graph_embedding(**inputs))
 
+    def add_node_features(self, count: int, width: int) -> None:
+        """Read ``count`` per-node features (0: none) through a bias-free Linear to ``width`` that
+        the network adds to its node-input projection: together one Linear of [op input ‖
+        features]. Call it last in ``__init__``, so that a network without features initialises
+        (seeded) exactly as before features existed."""
+        self.node_feature_proj = torch.nn.Linear(count, width, bias=False) if count else None
+
+    def node_feature_term(self, node_features: torch.Tensor | None) -> torch.Tensor | float:
+        """The projected features (B, M, width) to add to the node inputs, or 0 without features."""
+        if self.node_feature_proj is None:
+            return 0.0
+        if node_features is None:
+            raise ArchrepError(f"{type(self).__name__} was built to read {self.node_feature_proj.in_features} node "
+                               "features but got none; pass the predictor's network_inputs(ds)")
+        return self.node_feature_proj(node_features)
+
     def encoder_state(self) -> dict[str, torch.Tensor]:
         """The learnt parameters of the encoder (everything but the score head), detached copies.
         Buffers are left out: predictors derive them from their configuration and data."""
@@ -325,6 +354,14 @@ class TorchPredictor(Predictor):
     positive). For latency, whose values span orders of magnitude, this makes the MSE loss weigh
     relative errors (what MAPE and Acc@10% measure) instead of the largest networks' absolute
     errors; ``normalisation`` then holds the mean/std of the log targets.
+
+    ``node_features`` (the predictors with :data:`NODE_FEATURE_DEFAULTS`: gin, tart, transformer,
+    ledg): when the training set has per-node features (real models, e.g. ``zoo-latency``), feed
+    them, standardised with the training set's per-column mean/std over real nodes (kept in
+    ``data_info`` and so in the checkpoint), as the extra network input ``node_features`` (N, M,
+    F), 0 on padding; the network adds their linear projection to its node inputs. A model fitted
+    with features refuses a dataset without the same feature names. Datasets without features
+    (NAS cells) give exactly the network and predictions of ``node_features=False``.
     """
 
     defaults: ClassVar[dict] = {
@@ -378,6 +415,8 @@ class TorchPredictor(Predictor):
         """A freshly initialised network for ``ds`` (seeded with the model seed; sets
         ``data_info``), as ``fit`` builds it; pre-training trains such a network's encoder."""
         self.data_info = data_info(ds)
+        if self.config.get("node_features") and ds.node_features is not None:
+            self.data_info["node_features"] = node_feature_stats(ds)
         self._prepare(target)
         trainer.seed_everything(self.config["seed"])
         return self.build_network()
@@ -385,9 +424,35 @@ class TorchPredictor(Predictor):
     def encode(self, ops: np.ndarray, adj: np.ndarray) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    @property
+    def node_feature_count(self) -> int:
+        """How many per-node features the network reads (0: none), for ``build_network``."""
+        info = self.data_info.get("node_features")
+        return len(info["names"]) if info else 0
+
     def network_inputs(self, ds: ArchDataset) -> dict[str, torch.Tensor]:
-        """The network's input tensors for every architecture of ``ds`` (ops aligned to the training vocabulary)."""
-        return self.encode(self._aligned_ops(ds), ds.adj)
+        """The network's input tensors for every architecture of ``ds`` (ops aligned to the training
+        vocabulary; standardised node features when the network reads them)."""
+        inputs = self.encode(self._aligned_ops(ds), ds.adj)
+        if self.node_feature_count:
+            inputs["node_features"] = self._standardised_features(ds)
+        return inputs
+
+    def _standardised_features(self, ds: ArchDataset) -> torch.Tensor:
+        """float32 (N, M, F): ``ds``'s node features standardised with the training statistics, 0 on
+        padding; a dataset without the training set's feature columns is an error."""
+        info = self.data_info["node_features"]
+        if list(ds.node_feature_names) != list(info["names"]):
+            have = f"the node features {list(ds.node_feature_names)}" if ds.node_features is not None else "none"
+            raise ArchrepError(
+                f"model {self.name!r} was trained with the node features {info['names']} but dataset {ds.name!r} has "
+                f"{have}; build the dataset with the same features (ArchDataset.from_graphs(..., node_features="
+                f"{info['names']!r}) from graphs with node attributes, as zoo-latency does), or use a model fitted "
+                f"with node_features=False")
+        mean, std = (np.asarray(info[k], dtype=np.float32) for k in ("mean", "std"))
+        x = (ds.node_features - mean) / std
+        x *= (ds.ops >= 0)[..., None]
+        return torch.from_numpy(x)
 
     def _fit(self, train, target, val):
         c = self.config
@@ -438,6 +503,11 @@ class TorchPredictor(Predictor):
         for key in ("mean", "std"):
             if not isinstance(self.normalisation.get(key), (int, float)):
                 raise DataError(f"model {self.name!r}: checkpoint normalisation lacks a numeric {key!r}")
+        info = self.data_info.get("node_features")
+        if info and not (isinstance(info, dict) and all(isinstance(info.get(k), list) for k in ("names", "mean", "std"))
+                         and len(info["names"]) == len(info["mean"]) == len(info["std"])):
+            raise DataError(f"model {self.name!r}: the checkpoint's node feature statistics (data.node_features) need "
+                            "equally long 'names', 'mean' and 'std' lists; the checkpoint is corrupt, save it again")
         self.net = self.build_network()
         try:
             self.net.load_state_dict(state)
@@ -447,7 +517,9 @@ class TorchPredictor(Predictor):
 
 
 def padded_tensors(ops: np.ndarray, adj: np.ndarray, vocab_size: int) -> dict[str, torch.Tensor]:
-    """Common dense inputs: one-hot ops (N, M, V), adjacency (N, M, M) and node mask (N, M), float32."""
+    """Common dense inputs: one-hot ops (N, M, V) and node mask (N, M) float32, adjacency (N, M, M)
+    uint8 (0/1): networks cast it per batch, so that a dataset of large graphs (the zoo's 600
+    nodes) is not held as float32, 4x the memory of the dataset's own adjacency."""
     return {"x": torch.from_numpy(onehot_ops(ops, vocab_size)),
-            "adj": torch.from_numpy(np.asarray(adj, dtype=np.float32)),
+            "adj": torch.from_numpy(np.asarray(adj != 0, dtype=np.uint8)),
             "mask": torch.from_numpy(node_mask(ops).astype(np.float32))}

@@ -6,6 +6,8 @@ its predecessors (A = adjᵀ), "backward" its successors (A = adj). Padding node
 after every layer (they have no edges, so they never leak into real nodes); the readout sums or
 averages the real nodes only, then an MLP head gives one score. Everything is batched matrix
 algebra over (B, M, ·) tensors, so inference on a whole benchmark is a handful of bmm calls.
+With ``node_features`` (the dataset's per-node features, :class:`TorchPredictor`), the input
+embedding is a Linear of [one-hot op ‖ standardised features].
 """
 from __future__ import annotations
 
@@ -17,17 +19,18 @@ from torch import nn
 
 from archrep.errors import ArchrepError
 from archrep.models import register_model
-from archrep.models.base import EncoderNet, TorchPredictor, padded_tensors
+from archrep.models.base import NODE_FEATURE_DEFAULTS, EncoderNet, TorchPredictor, padded_tensors
 
 DIRECTIONS = ("undirected", "forward", "backward")
 READOUTS = ("sum", "mean")
 
 
 class DenseGIN(EncoderNet):
-    """Op one-hots (B, M, V), aggregation matrix (B, M, M), node mask (B, M) -> scores (B,);
-    the graph embedding is the pooled node states (``hidden`` wide)."""
+    """Op one-hots (B, M, V), aggregation matrix (B, M, M), node mask (B, M) [, node features (B,
+    M, ``node_features``)] -> scores (B,); the graph embedding is the pooled node states (``hidden`` wide)."""
 
-    def __init__(self, vocab_size: int, hidden: int, layers: int, readout: str, train_eps: bool, dropout: float):
+    def __init__(self, vocab_size: int, hidden: int, layers: int, readout: str, train_eps: bool, dropout: float,
+                 node_features: int = 0):
         super().__init__()
         self.readout, self.embedding_dim = readout, hidden
         self.embed = nn.Linear(vocab_size, hidden)
@@ -38,17 +41,21 @@ class DenseGIN(EncoderNet):
         self.eps = nn.Parameter(eps) if train_eps else nn.Buffer(eps)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.add_node_features(node_features, hidden)
 
-    def node_states(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def node_states(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor,
+                    node_features: torch.Tensor | None = None) -> torch.Tensor:
         """Per-node states (B, M, hidden) after the last GIN layer; padding rows are zero."""
         m = mask.unsqueeze(-1)
-        h = self.embed(x) * m
+        h = (self.embed(x) + self.node_feature_term(node_features)) * m
+        agg = agg.to(h.dtype)
         for k, layer in enumerate(self.layers):
             h = self.dropout(layer((1 + self.eps[k]) * h + torch.bmm(agg, h))) * m
         return h
 
-    def graph_embedding(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        h = self.node_states(x, agg, mask)
+    def graph_embedding(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor,
+                        node_features: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.node_states(x, agg, mask, node_features)
         pooled = h.sum(dim=1)
         if self.readout == "mean":
             pooled = pooled / mask.sum(dim=1, keepdim=True).clamp(min=1)
@@ -59,10 +66,12 @@ class DenseGIN(EncoderNet):
 class GINPredictor(TorchPredictor):
     """Dense GIN. Hyper-parameters: ``hidden`` width, ``layers``, ``direction`` (undirected /
     forward / backward), ``readout`` (sum / mean over real nodes), ``train_eps`` (learn eps per
-    layer, else eps = 0), ``dropout``, plus the trainer's (``TorchPredictor.defaults``)."""
+    layer, else eps = 0), ``dropout``, ``node_features`` (read the dataset's per-node features when
+    it has any, :class:`TorchPredictor`), plus the trainer's (``TorchPredictor.defaults``)."""
 
-    defaults: ClassVar[dict] = {**TorchPredictor.defaults, "epochs": 200, "hidden": 64, "layers": 3, "direction": "undirected",
-                                "readout": "sum", "train_eps": True, "dropout": 0.0}
+    defaults: ClassVar[dict] = {**TorchPredictor.defaults, "epochs": 200, "hidden": 64, "layers": 3,
+                                "direction": "undirected", "readout": "sum", "train_eps": True, "dropout": 0.0,
+                                **NODE_FEATURE_DEFAULTS}
     choices: ClassVar[dict] = {**TorchPredictor.choices, "direction": DIRECTIONS, "readout": READOUTS}
 
     def _check_config(self) -> None:
@@ -74,7 +83,7 @@ class GINPredictor(TorchPredictor):
     def build_network(self) -> nn.Module:
         c = self.config
         return DenseGIN(len(self.data_info["op_vocab"]), c["hidden"], c["layers"], c["readout"],
-                        c["train_eps"], c["dropout"])
+                        c["train_eps"], c["dropout"], self.node_feature_count)
 
     def encode(self, ops: np.ndarray, adj: np.ndarray) -> dict[str, torch.Tensor]:
         t = padded_tensors(ops, adj, len(self.data_info["op_vocab"]))

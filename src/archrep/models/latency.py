@@ -20,6 +20,8 @@ kernel sum), fit in milliseconds and need no torch training:
   take negative time. ``position=False`` pools each op kind over positions (fewer parameters, for
   graphs whose positions mean nothing). We cannot profile kernels on the devices of the shared data,
   so kernel latencies are learnt from whole-network measurements rather than measured one by one.
+  Kernels are keyed on op kind (and position) only, not on a node's configuration: the per-node
+  features of real-model datasets (:attr:`ArchDataset.node_features`) are not read here.
 
 Fitting uses the rows with a value for the target; the coefficients are the checkpoint's weights.
 """

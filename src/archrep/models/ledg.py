@@ -3,7 +3,9 @@
 Research notes: research/methods.md §2; the paper summary is seeds/001_*.txt. Per architecture:
 
 1. **Tokens.** Each node is the language-model embedding of its op's template
-   (:func:`archrep.features.templates.op_template`, "ParamL Conv 3"), projected to ``d_model``.
+   (:func:`archrep.features.templates.op_template`, "ParamL Conv 3"), projected to ``d_model``;
+   on datasets with per-node features (real models: NNLQP's kernel, channels, shape, FLOPs,
+   params, memory; ``node_features``), their standardised values are projected too and added.
    The op vocabulary is embedded once at fit time and kept as the buffer ``op_table`` of the
    network, so a checkpoint predicts without the language model. A **platform token**, the
    embedding of a hardware/condition text (buffer ``platform``), is appended to the sequence.
@@ -72,7 +74,7 @@ from archrep.features.language import LM_EXTRA_HINT, POOLINGS, LanguageEmbedder
 from archrep.features.templates import condition_template
 from archrep.latency.stacked import row_platforms
 from archrep.models import register_model
-from archrep.models.base import EncoderNet, TorchPredictor
+from archrep.models.base import NODE_FEATURE_DEFAULTS, EncoderNet, TorchPredictor
 
 ATTENTIONS = ("dgsa", "global")
 MASK_MODES = ("inf", "hadamard")
@@ -205,8 +207,9 @@ class Block(nn.Module):
 
 
 class LeDGFormer(EncoderNet):
-    """Op indices (B, M) (-1 = padding), adjacency (B, M, M), node mask (B, M) -> scores (B,);
-    the graph embedding is what the head reads (pooled nodes ‖ projected platform, if any).
+    """Op indices (B, M) (-1 = padding), adjacency (B, M, M), node mask (B, M) [, per-row platform
+    embeddings (B, E), node features (B, M, ``node_features``)] -> scores (B,); the graph
+    embedding is what the head reads (pooled nodes ‖ projected platform, if any).
 
     ``op_table`` (V, E) language embeddings of the op vocabulary (None: ``vocab_size``-d one-hots,
     plus a node-index code when ``position``); ``platform`` (E,) the platform embedding, None for no
@@ -215,7 +218,8 @@ class LeDGFormer(EncoderNet):
 
     def __init__(self, vocab_size: int, op_table: torch.Tensor | None, platform: torch.Tensor | None, *,
                  position: bool, d_model: int, layers: int, heads: int, ffn_ratio: int, dropout: float,
-                 attention: str, dynamic_weights: bool, mask_mode: str, ffn: str, readout: str):
+                 attention: str, dynamic_weights: bool, mask_mode: str, ffn: str, readout: str,
+                 node_features: int = 0):
         super().__init__()
         self.vocab_size, self.position, self.attention, self.readout = vocab_size, position, attention, readout
         if op_table is not None:
@@ -237,6 +241,7 @@ class LeDGFormer(EncoderNet):
         self.ln = nn.LayerNorm(d_model)
         self.embedding_dim = d_model * (2 if platform is not None else 1)
         self.head = nn.Sequential(nn.Linear(self.embedding_dim, d_model), nn.GELU(), nn.Linear(d_model, 1))
+        self.add_node_features(node_features, d_model)
 
     def platform_tokens(self, b: int, platform: torch.Tensor | None) -> torch.Tensor:
         """(B, d) projected platform embeddings: per row from ``platform`` (B, E) when given, else the buffer's."""
@@ -244,10 +249,12 @@ class LeDGFormer(EncoderNet):
             return self.plat_proj(platform)
         return self.plat_proj(self.platform).expand(b, -1)
 
-    def tokens(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor, platform: torch.Tensor | None = None):
+    def tokens(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor, platform: torch.Tensor | None = None,
+               node_features: torch.Tensor | None = None):
         """Input tokens (B, N, d) and what the blocks need: struct masks, key mask, causal mask,
         the adjacency padded to N tokens, and the real-node mask (B, N). ``platform`` (B, E):
-        per-row platform embeddings replacing the ``platform`` buffer (several-platform training)."""
+        per-row platform embeddings replacing the ``platform`` buffer (several-platform training);
+        ``node_features`` (B, M, F): projected and added to the node tokens."""
         b, m = ops.shape
         valid = mask > 0
         idx = ops.long().clamp(min=0)
@@ -258,7 +265,7 @@ class LeDGFormer(EncoderNet):
             if self.position:
                 feats = torch.cat([feats, sinusoid(m, POSITION_DIM).to(feats).expand(b, m, -1)], dim=-1)
             x = self.node_proj(feats)
-        x = x * valid[..., None]
+        x = (x + self.node_feature_term(node_features)) * valid[..., None]
         a = adj.float() * (valid[:, :, None] & valid[:, None, :])
         if self.attention == "dgsa":
             struct = dgsa_masks(a)
@@ -276,8 +283,9 @@ class LeDGFormer(EncoderNet):
         return x, struct, key_ok, causal_mask(valid), a, real
 
     def graph_embedding(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor,
-                        platform: torch.Tensor | None = None) -> torch.Tensor:
-        x, struct, key_ok, causal, a, real = self.tokens(ops, adj, mask, platform)
+                        platform: torch.Tensor | None = None,
+                        node_features: torch.Tensor | None = None) -> torch.Tensor:
+        x, struct, key_ok, causal, a, real = self.tokens(ops, adj, mask, platform, node_features)
         for block in self.blocks:
             x = block(x, struct, key_ok, causal, a)
         x = self.ln(x) * real[..., None]
@@ -298,7 +306,8 @@ class LeDGPredictor(TorchPredictor):
     (inf / hadamard), ``ffn`` (adjacency / plain), ``readout`` (mean / sum), ``node_embedding``
     (language / onehot / position), ``lm`` ("minilm" or a checkpoint folder), ``lm_init``
     (pretrained / random), ``lm_pooling`` (mean / cls), ``platform`` (platform text; None = the
-    target's condition), ``platform_token``, plus the trainer's (``TorchPredictor.defaults``).
+    target's condition), ``platform_token``, ``node_features`` (read the dataset's per-node
+    features when it has any), plus the trainer's (``TorchPredictor.defaults``).
 
     **Paper vs ours.** LeDG-Former's NAS-Bench recipe is not published; it follows NN-Former
     (12 layers, d=160, 4 heads, FFN 4d, dropout 0.1, AdamW lr 1e-4, wd 0.01, batch 128, 3000
@@ -320,7 +329,7 @@ class LeDGPredictor(TorchPredictor):
         **TorchPredictor.defaults, "batch_size": 64, "d_model": 64, "layers": 3, "heads": 2, "ffn_ratio": 2,
         "dropout": 0.1, "attention": "dgsa", "dynamic_weights": True, "mask_mode": "inf", "ffn": "adjacency",
         "readout": "mean", "node_embedding": "language", "lm": "minilm", "lm_init": "pretrained",
-        "lm_pooling": "mean", "platform": None, "platform_token": True,
+        "lm_pooling": "mean", "platform": None, "platform_token": True, **NODE_FEATURE_DEFAULTS,
     }
     choices: ClassVar[dict] = {
         **TorchPredictor.choices, "attention": ATTENTIONS, "mask_mode": MASK_MODES, "ffn": FFNS,
@@ -445,9 +454,11 @@ class LeDGPredictor(TorchPredictor):
             len(self.data_info["op_vocab"]), self._lm_tensors.get("op_table"), self._lm_tensors.get("platform"),
             position=c["node_embedding"] == "position", d_model=c["d_model"], layers=c["layers"], heads=c["heads"],
             ffn_ratio=c["ffn_ratio"], dropout=c["dropout"], attention=c["attention"],
-            dynamic_weights=c["dynamic_weights"], mask_mode=c["mask_mode"], ffn=c["ffn"], readout=c["readout"])
+            dynamic_weights=c["dynamic_weights"], mask_mode=c["mask_mode"], ffn=c["ffn"], readout=c["readout"],
+            node_features=self.node_feature_count)
 
     def encode(self, ops: np.ndarray, adj: np.ndarray) -> dict[str, torch.Tensor]:
+        """Ops (N, M) int64, adjacency (N, M, M) uint8 (cast per batch in ``tokens``), node mask (N, M)."""
         ops = np.asarray(ops, dtype=np.int64)
-        return {"ops": torch.from_numpy(ops), "adj": torch.from_numpy(np.asarray(adj, dtype=np.float32)),
+        return {"ops": torch.from_numpy(ops), "adj": torch.from_numpy(np.asarray(adj != 0, dtype=np.uint8)),
                 "mask": torch.from_numpy((ops >= 0).astype(np.float32))}

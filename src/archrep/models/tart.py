@@ -11,7 +11,9 @@ call); the tokens are assembled in the network's forward from ops, adjacency and
 that training can flip each graph's eigenvector signs at random (TokenGT's augmentation, drawn
 from a generator seeded with the model seed) while evaluation uses the eigenvectors as computed.
 Padding tokens are masked in attention and in pooling, so a prediction does not depend on how
-far its batch or dataset is padded.
+far its batch or dataset is padded. With ``node_features`` (the dataset's per-node features,
+:class:`~archrep.models.base.TorchPredictor`), each node token's embedding also gets the linear
+projection of its node's standardised features (edge tokens get none).
 """
 from __future__ import annotations
 
@@ -20,11 +22,12 @@ from typing import ClassVar
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from archrep.errors import ArchrepError
 from archrep.features.lap import LAYOUTS, OP_FEATURES, laplacian_eigvecs, tart_token_dim, tart_tokens
 from archrep.models import register_model
-from archrep.models.base import EncoderNet, TorchPredictor
+from archrep.models.base import NODE_FEATURE_DEFAULTS, EncoderNet, TorchPredictor
 
 POOLINGS = ("mean", "sum", "graph_token")
 ACTIVATIONS = ("gelu", "relu")
@@ -41,11 +44,13 @@ class TokenTransformer(EncoderNet):
 
     ``pooling``: "mean" or "sum" over real tokens, or "graph_token" (TokenGT's learned [graph]
     token prepended to every sequence; its output is the graph's). Subclasses turn their inputs
-    into tokens in :meth:`tokens`.
+    into tokens in :meth:`tokens`, node tokens first and in node order (token j is node j), so that
+    ``node_features`` (B, M, ``node_features``), when the network reads them, are projected and
+    added to the first M token embeddings.
     """
 
     def __init__(self, token_dim: int, d_model: int, heads: int, layers: int, ff: int, dropout: float,
-                 activation: str, norm_first: bool, pooling: str):
+                 activation: str, norm_first: bool, pooling: str, node_features: int = 0):
         super().__init__()
         self.pooling, self.embedding_dim = pooling, d_model
         self.embed = nn.Linear(token_dim, d_model)
@@ -56,13 +61,18 @@ class TokenTransformer(EncoderNet):
                                              enable_nested_tensor=False)
         self.graph_token = nn.Parameter(torch.zeros(1, 1, d_model)) if pooling == "graph_token" else None
         self.head = nn.Linear(d_model, 1)
+        self.add_node_features(node_features, d_model)
 
     def tokens(self, ops: torch.Tensor, **graph: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
-    def graph_embedding(self, ops: torch.Tensor, **graph: torch.Tensor) -> torch.Tensor:
+    def graph_embedding(self, ops: torch.Tensor, node_features: torch.Tensor | None = None,
+                        **graph: torch.Tensor) -> torch.Tensor:
         tokens, mask = self.tokens(ops, **graph)
         h = self.embed(tokens)
+        if self.node_feature_proj is not None:  # node slots past a graph's nodes have zero features
+            f = self.node_feature_term(node_features)[:, :h.shape[1]]
+            h = h + F.pad(f, (0, 0, 0, h.shape[1] - f.shape[1]))
         if self.graph_token is not None:
             h = torch.cat([self.graph_token.expand(len(h), -1, -1), h], dim=1)
             mask = torch.cat([mask.new_ones(len(mask), 1), mask], dim=1)
@@ -119,7 +129,8 @@ class TARTPredictor(TorchPredictor):
     reading of the paper's "+4"), ``sign_flip`` per-eigenvector sign augmentation in training.
     Encoder: ``layers`` (paper: 6), ``d_model``, ``heads``, ``ff`` (feed-forward width),
     ``dropout``, ``activation``, ``norm_first`` (pre-LayerNorm), ``pooling`` (mean / sum over
-    real tokens, or a learned [graph] token), plus the trainer's (``TorchPredictor.defaults``).
+    real tokens, or a learned [graph] token), ``node_features`` (read the dataset's per-node
+    features when it has any, added to the node tokens), plus the trainer's (``TorchPredictor.defaults``).
 
     Paper vs ours. The defaults are the paper's: 6 layers, df = 1, dp = 3, 30 epochs; its width,
     heads, optimiser and lr are unknown, so they come from the pure-Transformer script it descends
@@ -138,7 +149,7 @@ class TARTPredictor(TorchPredictor):
         **TorchPredictor.defaults, "epochs": 30, "batch_size": 40, "lr": 1e-4, "weight_decay": 1e-3,
         "optimizer": "adam", "loss": "mse", "d_model": 256, "heads": 16, "layers": 6, "ff": 256, "dropout": 0.0,
         "activation": "gelu", "norm_first": True, "pooling": "mean", "op_features": "index", "dp": 3,
-        "layout": "type_onehot+endpoints", "sign_flip": True,
+        "layout": "type_onehot+endpoints", "sign_flip": True, **NODE_FEATURE_DEFAULTS,
     }
     choices: ClassVar[dict] = {**TorchPredictor.choices, "pooling": POOLINGS, "activation": ACTIVATIONS,
                                "op_features": OP_FEATURES, "layout": tuple(LAYOUTS)}
@@ -159,8 +170,8 @@ class TARTPredictor(TorchPredictor):
 
     def _encoder_cfg(self) -> dict:
         c = self.config
-        return {k: c[k] for k in ("d_model", "heads", "layers", "ff", "dropout", "activation", "norm_first",
-                                  "pooling")}
+        return {**{k: c[k] for k in ("d_model", "heads", "layers", "ff", "dropout", "activation", "norm_first",
+                                     "pooling")}, "node_features": self.node_feature_count}
 
     def build_network(self) -> nn.Module:
         c = self.config
@@ -177,7 +188,8 @@ class TARTPredictor(TorchPredictor):
 @register_model("transformer")
 class TransformerPredictor(TARTPredictor):
     """The pure-Transformer baseline of TART: node tokens of op features only (no LAP, no edge
-    tokens, so no structure at all), the same encoder, head, trainer and defaults as ``tart``,
+    tokens, so no structure at all; node features, when the dataset has them, are added to the
+    node tokens as in ``tart``), the same encoder, head, trainer and defaults as ``tart``,
     except ``op_features`` "onehot" (the DeepNets-1M baseline script's Linear(15 -> 256)); the
     ``"archrep"`` variant is tart's, without the LAP."""
 
