@@ -83,8 +83,8 @@ import torch
 from torch import nn
 
 from archrep.errors import ArchrepError, MissingDependencyError, UnknownNameError
+from archrep.generate.artifact import read_config, read_state, save_folder
 
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
 FORMAT = 1
 TASKS = ("generate", "fill")
 #: why an answer is invalid, in the order they are checked (module docstring)
@@ -612,25 +612,12 @@ class CodeLM:
     def save(self, path: str | Path) -> Path:
         """Write ``config.json`` and ``model.pt`` (the state dict of the whole model, about 540 MB
         for ``smollm2``) into the folder ``path``."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / CONFIG_FILE).write_text(json.dumps({"format": FORMAT, "model": "codelm",
-                                                    "config": asdict(self.config)}, indent=1))
-        torch.save(self.lm.model.state_dict(), path / WEIGHTS_FILE)
-        return path
+        return save_folder(path, "codelm", FORMAT, asdict(self.config), self.lm.model.state_dict())
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> "CodeLM":
         """Read a model written by :meth:`save` (a pretrained base is re-read from its recorded place)."""
-        path = Path(path)
-        try:
-            meta = json.loads((path / CONFIG_FILE).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ArchrepError(f"codelm: cannot read {path / CONFIG_FILE}: {exc}") from None
-        if meta.get("model") != "codelm" or meta.get("format") != FORMAT:
-            raise ArchrepError(f"codelm: {path} is not a format-{FORMAT} code LM folder")
-        model = cls(CodeLMConfig.from_dict(meta["config"]), device=device)
-        state = torch.load(path / WEIGHTS_FILE, map_location=model.device, weights_only=True)
-        model.lm.model.load_state_dict(state)
+        model = cls(CodeLMConfig.from_dict(read_config(path, "codelm", FORMAT, "code LM")), device=device)
+        model.lm.model.load_state_dict(read_state(path, model.device))
         model.lm.model.eval()
         return model

@@ -66,10 +66,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from archrep.errors import ArchrepError
+from archrep.generate.artifact import read_config, read_state, save_folder
 from archrep.models.gin import DenseGIN
 from archrep.train import metrics
 
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
 FORMAT = 1
 BOTTLENECKS = ("vq", "gaussian")
 SCHEDULES = ("constant", "cosine")
@@ -475,25 +475,12 @@ class VQVAE:
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write ``config.json`` and ``model.pt`` (state dict) into the folder ``path``."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / CONFIG_FILE).write_text(json.dumps({"format": FORMAT, "model": "vqvae",
-                                                    "config": asdict(self.config)}, indent=1))
-        torch.save(self.net.state_dict(), path / WEIGHTS_FILE)
-        return path
+        return save_folder(path, "vqvae", FORMAT, asdict(self.config), self.net.state_dict())
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> "VQVAE":
         """Read a model written by :meth:`save`."""
-        path = Path(path)
-        try:
-            meta = json.loads((path / CONFIG_FILE).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ArchrepError(f"vqvae: cannot read {path / CONFIG_FILE}: {exc}") from None
-        if meta.get("model") != "vqvae" or meta.get("format") != FORMAT:
-            raise ArchrepError(f"vqvae: {path} is not a format-{FORMAT} VQ-VAE folder")
-        model = cls(VQVAEConfig.from_dict(meta["config"]), device=device)
-        state = torch.load(path / WEIGHTS_FILE, map_location=model.device, weights_only=True)
-        model.net.load_state_dict(state)
+        model = cls(VQVAEConfig.from_dict(read_config(path, "vqvae", FORMAT, "VQ-VAE")), device=device)
+        model.net.load_state_dict(read_state(path, model.device))
         model.net.eval()
         return model
