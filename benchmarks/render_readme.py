@@ -311,7 +311,7 @@ def generation_table() -> str:
     recs = _load("generation")
     if not recs:
         return _missing("generation.py")
-    recon = [r for r in recs if r["method"] == "vqvae"]
+    recon = sorted((r for r in recs if r["method"] == "vqvae"), key=lambda r: (r["space"], r["variant"]))
     gen = sorted((r for r in recs if r["method"] in ("arch-llm", "vae")),
                  key=lambda r: (r["space"], r["method"], r["variant"], r["temperature"]))
     enum = [r for r in recs if r["method"] == "enumeration"]
