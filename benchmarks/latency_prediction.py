@@ -133,6 +133,15 @@ def _done(path: Path, protocol: str, method: str, variant: str, settings: list[s
     return all((f"latency_{s}", train_size) in have for s in settings)
 
 
+def run_stats(runs: list[dict], names) -> dict:
+    """``<metric>_mean`` / ``_std`` over the runs, and the best run's MAPE and Acc(10%)."""
+    out = {}
+    for m in names:
+        v = np.array([r[m] for r in runs])
+        out[f"{m}_mean"], out[f"{m}_std"] = float(v.mean()), float(v.std())
+    return {**out, "mape_best": float(min(r["mape"] for r in runs)), "acc10_best": float(max(r["acc10"] for r in runs))}
+
+
 def records(protocol, method, variant, device, settings, per_seed, seeds, train_size, dataset, extra=None):
     """One record per setting from ``per_seed`` = [{setting: metrics}] (one dict per seed)."""
     out = []
@@ -142,12 +151,7 @@ def records(protocol, method, variant, device, settings, per_seed, seeds, train_
                "method": method, "variant": variant, "family": "nb201" if dataset == "nb201-latency" else "ofa",
                "device": device, "setting": s, "platform": setting_template(s), "runs": len(runs),
                "seeds": seeds, **(extra or {})}
-        for m in ("mape", "acc10", "spearman", "kendall_tau"):
-            v = np.array([r[m] for r in runs])
-            rec[f"{m}_mean"], rec[f"{m}_std"] = float(v.mean()), float(v.std())
-        rec["mape_best"] = float(min(r["mape"] for r in runs))
-        rec["acc10_best"] = float(max(r["acc10"] for r in runs))
-        out.append(make_record(TASK, **rec))
+        out.append(make_record(TASK, **rec, **run_stats(runs, ("mape", "acc10", "spearman", "kendall_tau"))))
     return out
 
 
@@ -301,12 +305,7 @@ def zoo_records(ds, protocol: str, method: str, hp: dict, per_seed: list[dict], 
                    "test_size": rs[0]["test_size"] if f != "all" else sum(runs[g][0]["test_size"] for g in fams),
                    "families": fams, "hyperparameters": hp, "rel_spread_median": ds.meta["rel_spread_median"][t],
                    "seconds": float(np.mean(seconds))}
-            for m in ("mape", "acc10"):
-                v = np.array([r[m] for r in rs])
-                rec[f"{m}_mean"], rec[f"{m}_std"] = float(v.mean()), float(v.std())
-            rec["mape_best"] = float(min(r["mape"] for r in rs))
-            rec["acc10_best"] = float(max(r["acc10"] for r in rs))
-            out.append(make_record(TASK, **rec))
+            out.append(make_record(TASK, **rec, **run_stats(rs, ("mape", "acc10"))))
     return out
 
 

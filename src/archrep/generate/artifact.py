@@ -1,10 +1,13 @@
-"""The folder format of the generative models: ``config.json`` (format, model name, config) and
-``model.pt`` (a state dict of tensors, read with ``weights_only=True``), both written atomically."""
+"""What the generative models share: their folder format, ``config.json`` (format, model name,
+config) and ``model.pt`` (a state dict of tensors, read with ``weights_only=True``), both written
+atomically; and how a config dataclass is made from a dict or from keyword options."""
 from __future__ import annotations
 
 import io
 import json
+from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -12,6 +15,24 @@ from archrep.data.cache import atomic_write_bytes
 from archrep.errors import ArchrepError
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
+
+
+def config_from_dict(cls: type, d: dict, model: str) -> Any:
+    """``cls(**d)``, refusing unknown keys with the list of valid ones."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ArchrepError(f"{model}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
+    return cls(**d)
+
+
+def resolve_config(cls: type, config: Any, options: dict, model: str) -> Any:
+    """The ``cls`` config of ``config`` (None, a dict or a ``cls``) updated with ``options``."""
+    if config is None:
+        return config_from_dict(cls, options, model)
+    if isinstance(config, dict):
+        return config_from_dict(cls, {**config, **options}, model)
+    return config_from_dict(cls, {**asdict(config), **options}, model) if options else config
 
 
 def save_folder(path: str | Path, model: str, fmt: int, config: dict, state: dict[str, torch.Tensor]) -> Path:
@@ -41,4 +62,5 @@ def read_state(path: str | Path, device: torch.device | str) -> dict[str, torch.
     return torch.load(Path(path) / WEIGHTS_FILE, map_location=device, weights_only=True)
 
 
-__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "save_folder", "read_config", "read_state"]
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "config_from_dict", "resolve_config", "save_folder", "read_config",
+           "read_state"]

@@ -74,7 +74,7 @@ import re
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -83,7 +83,13 @@ import torch
 from torch import nn
 
 from archrep.errors import ArchrepError, MissingDependencyError, UnknownNameError
-from archrep.generate.artifact import read_config, read_state, save_folder
+from archrep.generate.artifact import (
+    config_from_dict,
+    read_config,
+    read_state,
+    resolve_config,
+    save_folder,
+)
 
 FORMAT = 1
 TASKS = ("generate", "fill")
@@ -160,11 +166,7 @@ class CodeLMConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "CodeLMConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ArchrepError(f"codelm: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
-        return cls(**d)
+        return config_from_dict(cls, d, "codelm")
 
 
 @dataclass
@@ -471,13 +473,7 @@ class CodeLM:
     ``save`` / ``load``; ``history`` holds the per-epoch mean losses."""
 
     def __init__(self, config: CodeLMConfig | dict | None = None, device: str = "cpu", **options):
-        if config is None:
-            config = CodeLMConfig(**options)
-        elif isinstance(config, dict):
-            config = CodeLMConfig.from_dict({**config, **options})
-        elif options:
-            config = CodeLMConfig.from_dict({**asdict(config), **options})
-        self.config = config
+        self.config = config = resolve_config(CodeLMConfig, config, options, "codelm")
         self.device = torch.device(device)
         with _seeded(config.seed, self.device):
             self.lm = BACKENDS[config.backend](config)

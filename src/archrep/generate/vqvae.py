@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from archrep.errors import ArchrepError
-from archrep.generate.artifact import read_config, read_state, save_folder
+from archrep.generate.artifact import (
+    config_from_dict,
+    read_config,
+    read_state,
+    resolve_config,
+    save_folder,
+)
 from archrep.models.gin import DenseGIN
 from archrep.train import metrics
 
@@ -126,11 +132,7 @@ class VQVAEConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "VQVAEConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ArchrepError(f"vqvae: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
-        return cls(**d)
+        return config_from_dict(cls, d, "vqvae")
 
 
 class VectorQuantizer(nn.Module):
@@ -271,13 +273,7 @@ class VQVAE:
     ``sample`` instead of codes."""
 
     def __init__(self, config: VQVAEConfig | dict | None = None, device: str = "cpu", **options):
-        if config is None:
-            config = VQVAEConfig(**options)
-        elif isinstance(config, dict):
-            config = VQVAEConfig.from_dict({**config, **options})
-        elif options:
-            config = VQVAEConfig.from_dict({**asdict(config), **options})
-        self.config = config
+        self.config = config = resolve_config(VQVAEConfig, config, options, "vqvae")
         self.device = torch.device(device)
         torch.manual_seed(config.seed)
         self.net = VQVAENet(config).to(self.device)
