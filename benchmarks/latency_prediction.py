@@ -39,12 +39,27 @@ on every family but one and tests on all of that one (one fold per family). Meth
 ``flops-linear`` and ``flops-macs-linear`` (power laws: least squares in logs, which suits MAPE),
 ``kernel-additive`` (per-op latencies, ``position=False``: positions mean nothing across zoo
 graphs), ``gin``, ``tart`` (its ``archrep`` variant) and ``ledg``, all torch ones with MSE on log
-latency; every method but ``ledg`` fits one model per platform, ``ledg`` one model over all
+latency and size-bucketed batches (``size_buckets``: zoo graphs have 20 to 600 nodes); every method but ``ledg`` fits one model per platform, ``ledg`` one model over all
 platforms stacked as rows with each row's platform text as its platform token
 (:func:`archrep.data.zoo_latency.stack_platforms`). MAPE and Acc(10%) per test family and
 ``family="all"`` (the average over families), mean ± std over seeds (``runs``) and the best seed.
 One record per (protocol, method, family, platform); ``setting`` is the platform id, ``platform``
-its text. CPU-scaled defaults: ``--train-per-family 100`` (a seeded cap on each family's training
+its text.
+
+Model zoo across platforms (``cross-platform``, ``few-shot-platform``): each platform P in turn is
+held out; the in-domain split (same seeds, same cap) gives the training architectures, measured
+on the other platforms only, and the test architectures, scored on P (only models measured on
+every platform are used, so every fold tests the same models).
+
+* ``cross-platform`` (zero-shot): ``ledg`` fitted on the seen platforms stacked, predicting P from
+  P's text alone; ``flops-linear`` (variant ``transfer``): one power law fitted on all seen
+  platforms' measurements pooled; ``nearest-platform``: the measured latencies of the seen
+  platform nearest to P by :meth:`archrep.latency.platform.Platform.distance`.
+* ``few-shot-platform``: k = 10 and 50 training architectures measured on P (``train_size`` = k):
+  ``flops-linear`` and ``kernel-additive`` fitted on the k, and ``ledg`` / ``nearest-platform``
+  calibrated on them (variant ``calibrated``, as for the devices).
+
+Records also carry ``held_out_platform``, ``seen_platforms`` and ``nearest_platform``. CPU-scaled defaults: ``--train-per-family 100`` (a seeded cap on each family's training
 architectures; 0 = all, NNLQP's 1,800), ``--zoo-epochs 30``; each (protocol, method) cell is
 written when done and ``--resume`` skips the ones already in the file for the same seeds.
 
@@ -52,6 +67,7 @@ written when done and ``--resume`` skips the ones already in the file for the sa
     python benchmarks/latency_prediction.py --devices titan_rtx,gold_6226 --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols in-domain,leave-family-out --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols in-domain --zoo-file zoo.jsonl.gz --quick
+    python benchmarks/latency_prediction.py --protocols cross-platform,few-shot-platform --seeds 5 --resume
 """
 from __future__ import annotations
 
@@ -89,6 +105,9 @@ ZOO_METHODS = {
     "ledg": LEDG,
 }
 ZOO_TORCH = ("gin", "tart", "ledg")
+PLATFORM_PROTOCOLS = ("cross-platform", "few-shot-platform")
+PLATFORM_METHODS = ("ledg", "flops-linear", "nearest-platform", "kernel-additive")
+ALL_PROTOCOLS = PROTOCOLS + ZOO_PROTOCOLS + PLATFORM_PROTOCOLS
 
 
 def help_settings(ds) -> list[str]:
@@ -288,9 +307,10 @@ def family_metrics(test, pred: dict[str, np.ndarray], families: list[str]) -> di
 
 
 def zoo_records(ds, protocol: str, method: str, hp: dict, per_seed: list[dict], seeds: list[int],
-                train_sizes: dict[str, int | None], seconds: list[float], args) -> list[dict]:
-    """The records of one (protocol, method) cell from ``per_seed`` = [{(target, family): metrics}]:
-    per target, one per family and one ``family="all"`` (per seed the mean over its families)."""
+                train_sizes: dict[str, int | None], seconds: list[float], args, variant: str = "default",
+                extra: dict | None = None) -> list[dict]:
+    """The records of one (protocol, method, variant) cell from ``per_seed`` = [{(target, family):
+    metrics}]: per target, one per family and one ``family="all"`` (per seed the mean over its families)."""
     out = []
     for t in dict.fromkeys(t for r in per_seed for t, _ in r):
         setting = ds.meta["settings"][t]
@@ -299,19 +319,21 @@ def zoo_records(ds, protocol: str, method: str, hp: dict, per_seed: list[dict], 
         runs = {f: [r[(t, f)] for r in per_seed] for f in fams}
         runs["all"] = [{m: float(np.mean([r[(t, f)][m] for f in fams])) for m in ("mape", "acc10")} for r in per_seed]
         for f, rs in runs.items():
-            rec = {"dataset": ds.name, "target": t, "protocol": protocol, "method": method, "variant": "default",
+            rec = {"dataset": ds.name, "target": t, "protocol": protocol, "method": method, "variant": variant,
                    "family": f, "setting": setting, "platform": text, "runs": len(rs), "seeds": seeds,
                    "train_size": train_sizes.get(f), "train_per_family": args.train_per_family,
                    "test_size": rs[0]["test_size"] if f != "all" else sum(runs[g][0]["test_size"] for g in fams),
                    "families": fams, "hyperparameters": hp, "rel_spread_median": ds.meta["rel_spread_median"][t],
-                   "seconds": float(np.mean(seconds))}
+                   "seconds": float(np.mean(seconds)), **(extra or {})}
             out.append(make_record(TASK, **rec, **run_stats(rs, ("mape", "acc10"))))
     return out
 
 
-def _zoo_done(path: Path, ds, protocol: str, method: str, targets: list[str], seeds: list[int]) -> bool:
+def _zoo_done(path: Path, ds, protocol: str, method: str, targets: list[str], seeds: list[int],
+              variant: str = "default", train_size: int | None = None) -> bool:
     have = {r.get("target") for r in read_records(path) if r.get("protocol") == protocol and r.get("method") == method
-            and r.get("dataset") == ds.name and r.get("family") == "all" and r.get("seeds") == seeds}
+            and r.get("variant") == variant and r.get("dataset") == ds.name and r.get("family") == "all"
+            and r.get("seeds") == seeds and (train_size is None or r.get("train_size") == train_size)}
     return all(t in have for t in targets)
 
 
@@ -325,7 +347,8 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
         for method in args.zoo_methods:
             if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds):
                 continue
-            hp = {**ZOO_METHODS[method], **({"epochs": args.zoo_epochs} if method in ZOO_TORCH else {})}
+            hp = {**ZOO_METHODS[method], **({"epochs": args.zoo_epochs, "size_buckets": True}
+                                           if method in ZOO_TORCH else {})}
             per_seed, seconds, train_sizes = [], [], {}
             for seed in seeds:
                 t0, scores = time.perf_counter(), {}
@@ -349,6 +372,93 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
                     print(f"{protocol:16s} {r['setting']:28s} {method:18s} MAPE {100 * r['mape_mean']:7.2f} %  "
                           f"Acc10 {100 * r['acc10_mean']:5.1f} %  (runs {r['runs']}, {r['seconds']:.0f} s each)",
                           flush=True)
+
+
+def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
+    """Zero- and few-shot cells of every held-out zoo platform (module docstring), each held-out
+    platform's cells written when done."""
+    targets = args.zoo_targets
+    if len(targets) < 2:
+        raise SystemExit(f"the cross-platform protocols hold one platform out and need >= 2; {ds.name} has "
+                         f"{', '.join(targets)}")
+    everywhere = np.all([~np.isnan(ds.targets[t]) for t in targets], axis=0)
+    ds = ds.subset(np.flatnonzero(everywhere))  # models measured on every platform: one test set for all
+    groups = zoo_latency.row_families(ds)
+    families = sorted(set(groups.tolist()))
+    plats = {t: Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets}
+    flops, cap, hp = ds.targets["flops"], args.train_per_family or None, {**LEDG, "epochs": args.zoo_epochs, "size_buckets": True}
+    folds = {seed: splits.create("in-domain", groups=groups, train_per_family=cap, seed=seed,
+                                 test_fraction=args.test_fraction).split(len(ds)) for seed in seeds}
+    n_train = min(len(f.train) for f in folds.values())
+    shots = [k for k in SHOTS if k <= n_train] if "few-shot-platform" in args.platform_protocols else []
+    if "few-shot-platform" in args.platform_protocols and len(shots) < len(SHOTS):
+        print(f"few-shot-platform: only {n_train} training archs, so k = {shots or 'none'} of {list(SHOTS)}", flush=True)
+    zero_cells = [("ledg", "default"), ("flops-linear", "transfer"), ("nearest-platform", "default")]
+    few_cells = [("flops-linear", "default"), ("kernel-additive", "default"), ("ledg", "calibrated"),
+                 ("nearest-platform", "calibrated")]
+    zero_cells = [c for c in zero_cells if c[0] in args.platform_methods and "cross-platform" in args.platform_protocols]
+    few_cells = [c for c in few_cells if c[0] in args.platform_methods] if shots else []
+    for held in targets:
+        seen = [t for t in targets if t != held]
+        near = min(seen, key=lambda t: plats[held].distance(plats[t]))
+        if args.resume and all(_zoo_done(path, ds, "cross-platform", m, [held], seeds, v) for m, v in zero_cells) \
+                and all(_zoo_done(path, ds, "few-shot-platform", m, [held], seeds, v, k)
+                        for m, v in few_cells for k in shots):
+            continue
+        print(f"held-out platform {held} (seen {', '.join(seen)}; nearest {near})", flush=True)
+        zero: dict[tuple, list[dict]] = {}
+        few: dict[tuple, list[dict]] = {}
+        seconds: dict[tuple, list[float]] = {}
+        for seed in seeds:
+            train_idx, test_idx = folds[seed].train, folds[seed].test
+            support = np.random.default_rng(seed).permutation(train_idx)[:max(shots, default=0)]
+            rows, n_sup, y = np.concatenate([support, test_idx]), len(support), ds.targets[held]
+            test = ds.subset(test_idx)
+            zero_p: dict[tuple, np.ndarray] = {}  # zero-shot predictions on the support, then the test rows
+            t0 = time.perf_counter()
+            zero_p[("nearest-platform", "default")] = ds.targets[near][rows]
+            a, b = power_law(np.tile(flops[train_idx], len(seen)), np.concatenate([ds.targets[t][train_idx] for t in seen]))
+            zero_p[("flops-linear", "transfer")] = np.exp(a * np.log(flops[rows]) + b)
+            seconds.setdefault("baselines", []).append(time.perf_counter() - t0)
+            if "ledg" in args.platform_methods:
+                t0 = time.perf_counter()
+                model = models.create("ledg", seed=seed, progress=False, device=args.device, **hp).fit(
+                    zoo_latency.stack_platforms(ds.subset(train_idx), seen), TARGET)
+                zero_p[("ledg", "default")] = model.predict(zoo_latency.stack_platforms(ds.subset(rows), [held]))
+                seconds.setdefault("ledg", []).append(time.perf_counter() - t0)
+                print(f"  seed {seed}: ledg fit on {len(train_idx)} archs x {len(seen)} platforms in "
+                      f"{seconds['ledg'][-1]:.0f} s", flush=True)
+            for key, p in zero_p.items():
+                zero.setdefault(key, []).append(family_metrics(test, {held: p[n_sup:]}, families))
+            for k in shots:
+                sup = support[:k]
+                fl = power_law(flops[sup], y[sup])
+                cand = {("flops-linear", "default"): np.exp(fl[0] * np.log(flops[test_idx]) + fl[1])}
+                if "kernel-additive" in args.platform_methods:
+                    cand[("kernel-additive", "default")] = models.create(
+                        "kernel-additive", **ZOO_METHODS["kernel-additive"]).fit(ds.subset(sup), held).predict(test)
+                for (method, _), p in zero_p.items():
+                    if method in ("ledg", "nearest-platform"):
+                        cand[(method, "calibrated")] = calibrate(p[:k], y[sup], p[n_sup:])
+                for (method, variant), p in cand.items():
+                    few.setdefault((method, variant, k), []).append(family_metrics(test, {held: p}, families))
+        info = {"held_out_platform": held, "seen_platforms": seen, "nearest_platform": near}
+        recs = []
+        for (method, variant), per_seed in zero.items():
+            if (method, variant) in zero_cells:
+                recs += zoo_records(ds, "cross-platform", method, hp if method == "ledg" else {}, per_seed, seeds,
+                                    dict.fromkeys([*families, "all"], n_train),
+                                    seconds.get(method, seconds["baselines"]), args, variant, info)
+        for (method, variant, k), per_seed in few.items():
+            if (method, variant) in few_cells:
+                recs += zoo_records(ds, "few-shot-platform", method, hp if method == "ledg" else {}, per_seed, seeds,
+                                    dict.fromkeys([*families, "all"], k),
+                                    seconds.get(method, seconds["baselines"]), args, variant, info)
+        write_records(path, recs)
+        for r in recs:
+            if r["family"] == "all":
+                print(f"{r['protocol']:18s} k={r['train_size']:<5d} {r['method'] + '/' + r['variant']:28s} "
+                      f"MAPE {100 * r['mape_mean']:7.2f} %  Acc10 {100 * r['acc10_mean']:5.1f} %", flush=True)
 
 
 def load_zoo(args, ap):
@@ -379,16 +489,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("ARCHREP_DATA_DIR"), help="the shared data folder")
     ap.add_argument("--protocols", default=",".join(PROTOCOLS),
-                    help=f"comma-separated, of {', '.join(PROTOCOLS + ZOO_PROTOCOLS)} (default: the real-device "
+                    help=f"comma-separated, of {', '.join(ALL_PROTOCOLS)} (default: the real-device "
                          f"ones, {', '.join(PROTOCOLS)})")
     ap.add_argument("--methods", help=f"comma-separated methods to record (default: real devices {', '.join(METHODS)}; "
-                                      f"model zoo {', '.join(ZOO_METHODS)})")
+                                      f"model zoo {', '.join(ZOO_METHODS)}; zoo platforms "
+                                      f"{', '.join(PLATFORM_METHODS)})")
     ap.add_argument("--devices", help="comma-separated held-out devices (default: every HELP device of nb201-latency)")
     ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     ap.add_argument("--train-per-setting", type=int, default=1000, help="architectures per seen setting (default 1000)")
     ap.add_argument("--test-archs", type=int, default=2000, help="test architectures per held-out setting")
     ap.add_argument("--ledg-epochs", type=int, default=60)
-    zoo = ap.add_argument_group("model zoo (protocols in-domain, leave-family-out)")
+    zoo = ap.add_argument_group("model zoo (protocols " + ", ".join(ZOO_PROTOCOLS + PLATFORM_PROTOCOLS) + ")")
     zoo.add_argument("--zoo-file", help="an 'archrep latency-dataset export' file (default: the zoo-latency "
                                         "dataset's package file)")
     zoo.add_argument("--families", help="comma-separated families to use (default: all in the file)")
@@ -407,11 +518,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
-    unknown = sorted(set(args.protocols) - set(PROTOCOLS + ZOO_PROTOCOLS))
+    unknown = sorted(set(args.protocols) - set(ALL_PROTOCOLS))
     if unknown:
-        ap.error(f"unknown protocol(s) {', '.join(unknown)}; valid: {', '.join(PROTOCOLS + ZOO_PROTOCOLS)}")
+        ap.error(f"unknown protocol(s) {', '.join(unknown)}; valid: {', '.join(ALL_PROTOCOLS)}")
     given = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
-    valid = list(dict.fromkeys((*METHODS, *ZOO_METHODS)))
+    valid = list(dict.fromkeys((*METHODS, *ZOO_METHODS, *PLATFORM_METHODS)))
     unknown = sorted(set(given or ()) - set(valid))
     if unknown:
         ap.error(f"unknown method(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
@@ -420,6 +531,11 @@ def main(argv=None) -> int:
     args.zoo_methods = [m for m in (given or ZOO_METHODS) if m in ZOO_METHODS]
     if args.zoo_protocols and not args.zoo_methods:
         ap.error(f"none of the methods {', '.join(given)} runs on the model zoo; use some of {', '.join(ZOO_METHODS)}")
+    args.platform_protocols = [p for p in args.protocols if p in PLATFORM_PROTOCOLS]
+    args.platform_methods = [m for m in (given or PLATFORM_METHODS) if m in PLATFORM_METHODS]
+    if args.platform_protocols and not args.platform_methods:
+        ap.error(f"none of the methods {', '.join(given)} runs across zoo platforms; use some of "
+                 f"{', '.join(PLATFORM_METHODS)}")
     if args.train_per_family < 0:
         ap.error(f"--train-per-family {args.train_per_family}: give a positive cap, or 0 for all")
     if args.quick:
@@ -441,8 +557,12 @@ def main(argv=None) -> int:
             device_cells(ds, device, args, seeds, path)
     if "cross-space" in args.protocols:
         cross_space(args, path)
-    if args.zoo_protocols:
-        zoo_cells(load_zoo(args, ap), args, seeds, path)
+    if args.zoo_protocols or args.platform_protocols:
+        zoo = load_zoo(args, ap)
+        if args.zoo_protocols:
+            zoo_cells(zoo, args, seeds, path)
+        if args.platform_protocols:
+            platform_cells(zoo, args, seeds, path)
     return 0
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import platform as _pyplatform
 from dataclasses import dataclass, field
@@ -149,6 +150,15 @@ class Platform:
         if "amx_tile" in isa:
             words.append("AMX")
         return " ".join(words) or None
+
+    def distance(self, other: "Platform") -> float:
+        """A heuristic dissimilarity for picking the nearest measured platform (0 = the same setting):
+        4 per differing device, 2 per differing runtime or precision, 1 per differing CPU or GPU
+        model, plus |log2| of the thread-count ratio."""
+        return (4.0 * (self.device != other.device) + 2.0 * (self.runtime != other.runtime)
+                + 2.0 * (self.precision != other.precision)
+                + 1.0 * ((self.cpu_model, self.gpu_name) != (other.cpu_model, other.gpu_name))
+                + abs(math.log2(self.threads / other.threads)))
 
     def template_fields(self, batch: int | None = None) -> dict:
         """The fields of :func:`archrep.features.templates.platform_template` (None = left out)."""

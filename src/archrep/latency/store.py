@@ -301,7 +301,8 @@ class LatencyStore:
 
     # ------------------------------------------------------------------ export / import
     def export(self, path: str | os.PathLike) -> dict[str, int]:
-        """Write the whole store to a gzip JSON-lines file (module docstring); returns the counts.
+        """Write the whole store to a gzip JSON-lines file (module docstring); returns the rows written
+        per table.
         The file is written under a temporary name and renamed, so an interrupted export never
         leaves a half-written file in place of a good one."""
         from archrep import __version__
@@ -311,21 +312,28 @@ class LatencyStore:
             raise ArchrepError(f"cannot export to {str(path)!r}: folder {str(path.parent)!r} does not exist")
         header = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "schema_version": SCHEMA_VERSION,
                   "archrep_version": __version__}
-        order = {self._graphs: "graph_hash", self._platforms: "platform_id"}
+        order = {self._graphs: [self._graphs.c.graph_hash], self._platforms: [self._platforms.c.platform_id],
+                 self._measurements: list(self._measurements.primary_key.columns)}
         tmp = path.with_name(f".{path.name}.tmp")
+        written = dict.fromkeys(("platforms", "graphs", "measurements"), 0)
         try:
             # no file name or time in the gzip header: the same store gives the same bytes under any name
             with open(tmp, "wb") as f, gzip.GzipFile("", "wb", fileobj=f, mtime=0) as raw, self._read() as conn:
+                # the (small) measurement rows first: a graph and its platform are stored before their
+                # measurement, so a profiling run writing meanwhile cannot leave one pointing nowhere
+                measured = list(conn.execute(self._sa.select(self._measurements).order_by(*order[self._measurements])))
                 raw.write((json.dumps(header, sort_keys=True) + "\n").encode())
                 for table in (self._platforms, self._graphs, self._measurements):
-                    keys = [table.c[order[table]]] if table in order else list(table.primary_key.columns)
-                    for row in conn.execute(self._sa.select(table).order_by(*keys)):
+                    rows = measured if table is self._measurements else conn.execute(
+                        self._sa.select(table).order_by(*order[table]))
+                    for row in rows:
                         record = {"table": table.name, **row._asdict()}
                         raw.write((json.dumps(record, sort_keys=True) + "\n").encode())
+                        written[table.name] += 1
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        return self.counts()
+        return written
 
     def import_(self, path: str | os.PathLike, *, replace: bool = False) -> dict[str, int]:
         """Read an :meth:`export` file into this store in one transaction (keep-first, or

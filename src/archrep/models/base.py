@@ -300,6 +300,9 @@ class EncoderNet(torch.nn.Module):
 
     embedding_dim: int
     head_prefix: str = "head."
+    #: input name -> its node axes: where the trainer may cut a batch to its largest graph
+    #: (the network's output must not depend on padding beyond it); empty: never cut
+    node_axes: ClassVar[dict[str, tuple[int, ...]]] = {}
 
     def graph_embedding(self, **inputs: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -362,13 +365,19 @@ class TorchPredictor(Predictor):
     F), 0 on padding; the network adds their linear projection to its node inputs. A model fitted
     with features refuses a dataset without the same feature names. Datasets without features
     (NAS cells) give exactly the network and predictions of ``node_features=False``.
+
+    ``size_buckets``: batch training rows of similar graph size together (:mod:`archrep.train.fit`),
+    so that a batch of small graphs is not padded to the dataset's largest; for datasets whose
+    graph sizes vary widely (the model zoo). Off by default: it changes which rows share a batch
+    (and so the pairs of the hinge loss). Batches are always cut to their largest graph for the
+    networks that declare ``node_axes``, which changes only the cost.
     """
 
     defaults: ClassVar[dict] = {
         "epochs": 100, "batch_size": 32, "lr": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw",
         "scheduler": "cosine", "loss": "hinge", "margin": 0.5, "pair_ratio": 32.0, "mse_weight": 1.0,
         "hinge_weight": 1.0, "patience": 30, "grad_clip": None, "standardize": True, "init": None,
-        "log_target": False,
+        "log_target": False, "size_buckets": False,
     }
     choices: ClassVar[dict] = {"optimizer": tuple(trainer.OPTIMIZERS), "scheduler": trainer.SCHEDULERS,
                                "loss": tuple(LOSSES.names())}
@@ -464,13 +473,15 @@ class TorchPredictor(Predictor):
         loss_cfg = {k: c[k] for k in loss_settings(c["loss"])}
         val_kw = {}
         if val is not None:
-            val_kw = {"val_inputs": self.network_inputs(val), "val_y": self._learnt(val, target)}
+            val_kw = {"val_inputs": self.network_inputs(val), "val_y": self._learnt(val, target),
+                      "val_sizes": trainer.node_counts(val.ops)}
         result = trainer.train_network(
             self.net, self.network_inputs(train), self._learnt(train, target), **val_kw, epochs=c["epochs"],
             batch_size=c["batch_size"], lr=c["lr"], weight_decay=c["weight_decay"], optimizer=c["optimizer"],
             loss=c["loss"], loss_cfg=loss_cfg, scheduler=c["scheduler"], patience=c["patience"],
             grad_clip=c["grad_clip"], standardize=c["standardize"], seed=c["seed"], progress=self.progress,
-            device=self.device, desc=f"{self.name} on {train.name}")
+            device=self.device, desc=f"{self.name} on {train.name}", sizes=trainer.node_counts(train.ops),
+            size_buckets=c["size_buckets"])
         self.net.cpu()
         self.normalisation = result.scaler.to_dict()
         self.history = result.history
@@ -490,7 +501,8 @@ class TorchPredictor(Predictor):
         dev = trainer.resolve_device(self.device)
         self.net.to(dev)
         try:
-            scores = trainer.predict_network(self.net, self.network_inputs(ds), device=dev)
+            scores = trainer.predict_network(self.net, self.network_inputs(ds), device=dev,
+                                             sizes=trainer.node_counts(ds.ops))
         finally:
             self.net.cpu()
         out = scaler.inverse(scores)

@@ -44,6 +44,8 @@ class DenseGatedGCN(EncoderNet):
     """Op one-hots (B, M, V), undirected adjacency (B, M, M), node mask (B, M) -> scores (B,);
     the graph embedding is the mean of the real nodes' final states (``hidden`` wide)."""
 
+    node_axes: ClassVar[dict] = {"x": (1,), "adj": (1, 2), "mask": (1,)}
+
     def __init__(self, vocab_size: int, hidden: int, layers: int, dropout: float):
         super().__init__()
         self.embedding_dim = hidden

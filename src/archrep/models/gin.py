@@ -29,6 +29,8 @@ class DenseGIN(EncoderNet):
     """Op one-hots (B, M, V), aggregation matrix (B, M, M), node mask (B, M) [, node features (B,
     M, ``node_features``)] -> scores (B,); the graph embedding is the pooled node states (``hidden`` wide)."""
 
+    node_axes: ClassVar[dict] = {"x": (1,), "agg": (1, 2), "mask": (1,), "node_features": (1,)}
+
     def __init__(self, vocab_size: int, hidden: int, layers: int, readout: str, train_eps: bool, dropout: float,
                  node_features: int = 0):
         super().__init__()

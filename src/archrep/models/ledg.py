@@ -99,6 +99,10 @@ def condition_text(target: str) -> str:
         return condition_template("digital")
 
 
+#: node count from which :func:`dgsa_masks` multiplies adjacencies as sparse tensors
+SPARSE_FROM = 64
+
+
 def dgsa_masks(adj: torch.Tensor) -> torch.Tensor:
     """bool (B, 3, M, M) masks [grandfather, father, son], each with the identity, from a (B, M, M)
     adjacency with A[i, j] != 0 for an edge i -> j. Row i marks the nodes node i attends to:
@@ -106,7 +110,9 @@ def dgsa_masks(adj: torch.Tensor) -> torch.Tensor:
     a = (adj != 0).float()
     at = a.transpose(1, 2)
     eye = torch.eye(a.shape[-1], dtype=torch.bool, device=a.device)
-    return torch.stack([torch.bmm(at, at) > 0, at > 0, a > 0], dim=1) | eye
+    # architectures are sparse: beyond SPARSE_FROM nodes a sparse product is far cheaper than M^3
+    two_hop = torch.bmm(at.to_sparse(), at) if a.shape[-1] >= SPARSE_FROM else torch.bmm(at, at)
+    return torch.stack([two_hop > 0, at > 0, a > 0], dim=1) | eye
 
 
 def causal_mask(valid: torch.Tensor) -> torch.Tensor:
@@ -157,6 +163,8 @@ class MaskedAttention(nn.Module):
     def forward(self, x, struct, key_ok, weights):
         b, n, d = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        if self.mask_mode == "inf" and n >= SPARSE_FROM:
+            return self.out(self._sparse(q, k, v, struct & key_ok[:, None], weights))
         logits = (q @ k.transpose(-1, -2) / math.sqrt(d // self.heads)).unsqueeze(1)  # (B, 1, H, N, N)
         s = struct.unsqueeze(2)  # (B, K, 1, N, N)
         if self.mask_mode == "hadamard":
@@ -167,6 +175,25 @@ class MaskedAttention(nn.Module):
         xk = torch.softmax(logits, dim=-1) @ v.unsqueeze(1)  # (B, K, H, N, dh)
         mixed = torch.einsum("bkhnc,bnk->bnhc", xk, weights).reshape(b, n, d)
         return self.out(mixed)
+
+    @staticmethod
+    def _sparse(q, k, v, allowed, weights):
+        """The "inf" attention over only the allowed (query, key) pairs: the same softmax as the
+        dense path, in O(pairs) instead of O(K N^2) (large graphs, whose masks are sparse).
+        q, k, v (B, H, N, dh); allowed (B, K, N, N) bool, every row with at least one key."""
+        bsz, heads, n, dh = q.shape
+        kk = allowed.shape[1]
+        bi, ki, qi, ji = allowed.nonzero(as_tuple=True)
+        qh, kh, vh = (t.transpose(1, 2) for t in (q, k, v))  # (B, N, H, dh)
+        logits = (qh[bi, qi] * kh[bi, ji]).sum(-1) / math.sqrt(dh)  # (P, H)
+        group = (bi * kk + ki) * n + qi
+        idx = group[:, None].expand(-1, heads)
+        top = logits.new_full((bsz * kk * n, heads), float("-inf")).scatter_reduce(
+            0, idx, logits.detach(), "amax", include_self=True)
+        e = torch.exp(logits - top[group])
+        w = e / e.new_zeros(bsz * kk * n, heads).index_add(0, group, e)[group]
+        xk = v.new_zeros(bsz * kk * n, heads, dh).index_add(0, group, w[..., None] * vh[bi, ji])
+        return torch.einsum("bknhc,bnk->bnhc", xk.view(bsz, kk, n, heads, dh), weights).reshape(bsz, n, heads * dh)
 
 
 class FeedForward(nn.Module):
@@ -184,7 +211,8 @@ class FeedForward(nn.Module):
         h = self.fc1(x)
         if self.g is not None:
             g_son, g_father = self.g(x).chunk(2, dim=-1)
-            h = h + torch.cat([adj @ g_son, adj.transpose(1, 2) @ g_father], dim=-1)
+            sons, fathers = adj if isinstance(adj, tuple) else (adj, adj.transpose(1, 2))
+            h = h + torch.cat([torch.bmm(sons, g_son), torch.bmm(fathers, g_father)], dim=-1)
         return self.drop(self.fc2(self.drop(F.gelu(h))))
 
 
@@ -215,6 +243,8 @@ class LeDGFormer(EncoderNet):
     plus a node-index code when ``position``); ``platform`` (E,) the platform embedding, None for no
     platform token. Both are buffers, saved with the weights.
     """
+
+    node_axes: ClassVar[dict] = {"ops": (1,), "adj": (1, 2), "mask": (1,), "node_features": (1,)}
 
     def __init__(self, vocab_size: int, op_table: torch.Tensor | None, platform: torch.Tensor | None, *,
                  position: bool, d_model: int, layers: int, heads: int, ffn_ratio: int, dropout: float,
@@ -286,6 +316,8 @@ class LeDGFormer(EncoderNet):
                         platform: torch.Tensor | None = None,
                         node_features: torch.Tensor | None = None) -> torch.Tensor:
         x, struct, key_ok, causal, a, real = self.tokens(ops, adj, mask, platform, node_features)
+        if a.shape[-1] >= SPARSE_FROM:  # (sons, fathers) as sparse matrices: O(edges) aggregation
+            a = (a.to_sparse(), a.transpose(1, 2).to_sparse())
         for block in self.blocks:
             x = block(x, struct, key_ok, causal, a)
         x = self.ln(x) * real[..., None]

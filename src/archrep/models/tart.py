@@ -89,6 +89,8 @@ class TokenTransformer(EncoderNet):
 class NodeOpTransformer(TokenTransformer):
     """The pure-Transformer baseline's tokens: one per real node, its op feature only."""
 
+    node_axes: ClassVar[dict] = {"ops": (1,), "node_features": (1,)}
+
     def __init__(self, num_ops: int, op_features: str, **encoder):
         super().__init__(1 if op_features == "index" else num_ops, **encoder)
         self.num_ops, self.op_features = num_ops, op_features
@@ -106,6 +108,8 @@ class NodeOpTransformer(TokenTransformer):
 class LAPTransformer(TokenTransformer):
     """TART's tokens, assembled by :func:`tart_tokens` from ops, adjacency and eigenvectors, with
     a random sign per eigenvector per graph in training mode (``generator``, seeded) only."""
+
+    node_axes: ClassVar[dict] = {"ops": (1,), "adj": (1, 2), "eigvecs": (1,), "node_features": (1,)}
 
     def __init__(self, num_ops: int, op_features: str, dp: int, layout: str, sign_flip: bool, seed: int,
                  **encoder):

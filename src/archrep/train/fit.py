@@ -6,6 +6,13 @@ an optional cosine learning-rate schedule, a loss from :mod:`archrep.train.losse
 standardisation, and early stopping on the validation Kendall tau that restores the best
 weights. Batches are built by indexing the precomputed tensors with a tensor of row indices, so
 no Python code runs per architecture. On CPU, the same seed gives the same weights.
+
+Graphs of different sizes (the model zoo: 20 to 600 nodes) are padded to the dataset's largest.
+Given each row's node count (``sizes``), a batch is cut to the largest graph in it along the
+node axes the network declares (``net.node_axes``: input name -> axes; networks are padding-
+invariant, so only the cost changes), and ``size_buckets`` sorts each window of
+``BUCKET_BATCHES`` shuffled batches by size before cutting them into batches (then shuffled),
+so that small graphs are not padded to the largest in the data; prediction batches rows by size.
 """
 from __future__ import annotations
 
@@ -25,6 +32,9 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 SCHEDULERS = ("none", "cosine")
 #: rows per forward pass at inference: large batches are what makes prediction fast
 PREDICT_BATCH_SIZE = 1024
+#: batches per window sorted by graph size (``size_buckets``): sizes vary within a window's
+#: batches, and which rows share a batch stays random across windows and epochs
+BUCKET_BATCHES = 16
 
 
 def seed_everything(seed: int) -> None:
@@ -88,20 +98,57 @@ def _rows(inputs: dict[str, torch.Tensor]) -> int:
     return next(iter(sizes.values()))
 
 
+def node_counts(ops: np.ndarray) -> torch.Tensor:
+    """int64 (N,): one past each row's last real node (op >= 0): how far its inputs can be cut."""
+    real = np.asarray(ops) >= 0
+    return torch.from_numpy(np.where(real, np.arange(1, real.shape[1] + 1), 0).max(axis=1, initial=0).astype(np.int64))
+
+
+def _batch(net: torch.nn.Module, inputs: dict[str, torch.Tensor], idx: torch.Tensor,
+           sizes: torch.Tensor | None, dev: torch.device) -> dict[str, torch.Tensor]:
+    """Rows ``idx`` of ``inputs`` on ``dev``, cut along ``net.node_axes`` to the largest graph among them."""
+    axes = getattr(net, "node_axes", None) if sizes is not None else None
+    m = max(int(sizes[idx].max()), 1) if axes and len(idx) else None
+    out = {}
+    for k, v in inputs.items():
+        for ax in (axes.get(k, ()) if m else ()):
+            v = v.narrow(ax, 0, min(m, v.shape[ax]))
+        out[k] = v[idx].to(dev, non_blocking=True)
+    return out
+
+
+def batch_indices(n: int, batch_size: int, generator: torch.Generator, sizes: torch.Tensor | None = None,
+                  size_buckets: bool = False) -> list[torch.Tensor]:
+    """One epoch's batches of row indices: a seeded shuffle cut into ``batch_size`` pieces, or with
+    ``size_buckets`` (and ``sizes``) each window of ``BUCKET_BATCHES`` batches sorted by size first
+    and the batches then shuffled (module docstring)."""
+    order = torch.randperm(n, generator=generator)
+    if not size_buckets or sizes is None:
+        return [order[s:s + batch_size] for s in range(0, n, batch_size)]
+    batches = []
+    window = batch_size * BUCKET_BATCHES
+    for s in range(0, n, window):
+        part = order[s:s + window]
+        part = part[torch.argsort(sizes[part], stable=True)]
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
 def predict_network(net: torch.nn.Module, inputs: dict[str, torch.Tensor], *,
-                    batch_size: int = PREDICT_BATCH_SIZE, device: str | torch.device = "cpu") -> np.ndarray:
-    """Raw scores of ``net`` on every row of ``inputs`` (float64), in inference mode, large batches."""
+                    batch_size: int = PREDICT_BATCH_SIZE, device: str | torch.device = "cpu",
+                    sizes: torch.Tensor | None = None) -> np.ndarray:
+    """Raw scores of ``net`` on every row of ``inputs`` (float64), in inference mode, large batches
+    (of rows of similar size, cut to their largest graph, when ``sizes`` are given)."""
     dev = resolve_device(device)
     n = _rows(inputs)
     net.eval()
-    out = []
+    order = torch.argsort(sizes, stable=True) if sizes is not None else torch.arange(n)
+    out = torch.zeros(n, dtype=torch.float32)
     with torch.inference_mode():
         for start in range(0, n, batch_size):
-            batch = {k: v[start:start + batch_size].to(dev, non_blocking=True) for k, v in inputs.items()}
-            out.append(net(**batch).float().cpu())
-    if not out:
-        return np.zeros(0, dtype=np.float64)
-    return torch.cat(out).numpy().astype(np.float64)
+            idx = order[start:start + batch_size]
+            out[idx] = net(**_batch(net, inputs, idx, sizes, dev)).float().cpu()
+    return out.numpy().astype(np.float64)
 
 
 def train_network(net: torch.nn.Module, inputs: dict[str, torch.Tensor], y: np.ndarray, *,
@@ -110,7 +157,8 @@ def train_network(net: torch.nn.Module, inputs: dict[str, torch.Tensor], y: np.n
                   optimizer: str = "adamw", loss: str = "mse", loss_cfg: dict | None = None,
                   scheduler: str = "cosine", patience: int | None = None, grad_clip: float | None = None,
                   standardize: bool = True, seed: int = 0, progress: bool = True,
-                  device: str | torch.device = "cpu", desc: str = "training") -> TrainResult:
+                  device: str | torch.device = "cpu", desc: str = "training", sizes: torch.Tensor | None = None,
+                  val_sizes: torch.Tensor | None = None, size_buckets: bool = False) -> TrainResult:
     """Train ``net`` in place on ``inputs`` -> ``y`` and return the history and target scaling.
 
     * The global RNGs are seeded with ``seed`` first (:func:`seed_everything`); the shuffling and
@@ -122,6 +170,8 @@ def train_network(net: torch.nn.Module, inputs: dict[str, torch.Tensor], y: np.n
     * With validation data the Kendall tau on it is computed after every epoch; the weights of
       the best epoch are restored at the end (ties keep the earlier epoch) and training stops
       after ``patience`` epochs without improvement (None: never stops early).
+    * ``sizes`` / ``val_sizes``: node counts of the rows (:func:`node_counts`), to cut batches to
+      their graphs; ``size_buckets``: batch rows of similar size together (module docstring).
     """
     if optimizer not in OPTIMIZERS:
         raise ArchrepError(f"unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
@@ -158,11 +208,9 @@ def train_network(net: torch.nn.Module, inputs: dict[str, torch.Tensor], y: np.n
     bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, leave=False, unit="epoch")
     for epoch in bar:
         net.train()
-        order = torch.randperm(n, generator=shuffle)
         total, seen = 0.0, 0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            batch = {k: v[idx].to(dev, non_blocking=True) for k, v in inputs.items()}
+        for idx in batch_indices(n, batch_size, shuffle, sizes, size_buckets):
+            batch = _batch(net, inputs, idx, sizes, dev)
             target = y_t[idx].to(dev)
             opt.zero_grad(set_to_none=True)
             value = loss_fn(net(**batch), target)
@@ -176,7 +224,7 @@ def train_network(net: torch.nn.Module, inputs: dict[str, torch.Tensor], y: np.n
         if sched is not None:
             sched.step()
         if val_inputs is not None:
-            tau = kendall_tau(val_y, predict_network(net, val_inputs, device=dev))
+            tau = kendall_tau(val_y, predict_network(net, val_inputs, device=dev, sizes=val_sizes))
             record["val_kendall_tau"] = float(tau) if np.isfinite(tau) else None  # JSON has no NaN
             score = tau if np.isfinite(tau) else -np.inf
             if best_state is None or score > best_score:
