@@ -46,12 +46,12 @@ platforms stacked as rows with each row's platform text as its platform token
 One record per (protocol, method, family, platform); ``setting`` is the platform id, ``platform``
 its text.
 
-Model zoo across platforms (``cross-platform``, ``few-shot-platform``): each platform P in turn is
+Model zoo across platforms (``zero-shot-platform``, ``few-shot-platform``): each platform P in turn is
 held out; the in-domain split (same seeds, same cap) gives the training architectures, measured
 on the other platforms only, and the test architectures, scored on P (only models measured on
 every platform are used, so every fold tests the same models).
 
-* ``cross-platform`` (zero-shot): ``ledg`` fitted on the seen platforms stacked, predicting P from
+* ``zero-shot-platform`` (zero-shot): ``ledg`` fitted on the seen platforms stacked, predicting P from
   P's text alone; ``flops-linear`` (variant ``transfer``): one power law fitted on all seen
   platforms' measurements pooled; ``nearest-platform``: the measured latencies of the seen
   platform nearest to P by :meth:`archrep.latency.platform.Platform.distance`.
@@ -67,7 +67,7 @@ written when done and ``--resume`` skips the ones already in the file for the sa
     python benchmarks/latency_prediction.py --devices titan_rtx,gold_6226 --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols in-domain,leave-family-out --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols in-domain --zoo-file zoo.jsonl.gz --quick
-    python benchmarks/latency_prediction.py --protocols cross-platform,few-shot-platform --seeds 5 --resume
+    python benchmarks/latency_prediction.py --protocols zero-shot-platform,few-shot-platform --seeds 5 --resume
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ ZOO_METHODS = {
     "ledg": LEDG,
 }
 ZOO_TORCH = ("gin", "tart", "ledg")
-PLATFORM_PROTOCOLS = ("cross-platform", "few-shot-platform")
+PLATFORM_PROTOCOLS = ("zero-shot-platform", "few-shot-platform")
 PLATFORM_METHODS = ("ledg", "flops-linear", "nearest-platform", "kernel-additive")
 ALL_PROTOCOLS = PROTOCOLS + ZOO_PROTOCOLS + PLATFORM_PROTOCOLS
 
@@ -396,12 +396,12 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     zero_cells = [("ledg", "default"), ("flops-linear", "transfer"), ("nearest-platform", "default")]
     few_cells = [("flops-linear", "default"), ("kernel-additive", "default"), ("ledg", "calibrated"),
                  ("nearest-platform", "calibrated")]
-    zero_cells = [c for c in zero_cells if c[0] in args.platform_methods and "cross-platform" in args.platform_protocols]
+    zero_cells = [c for c in zero_cells if c[0] in args.platform_methods and "zero-shot-platform" in args.platform_protocols]
     few_cells = [c for c in few_cells if c[0] in args.platform_methods] if shots else []
     for held in targets:
         seen = [t for t in targets if t != held]
         near = min(seen, key=lambda t: plats[held].distance(plats[t]))
-        if args.resume and all(_zoo_done(path, ds, "cross-platform", m, [held], seeds, v) for m, v in zero_cells) \
+        if args.resume and all(_zoo_done(path, ds, "zero-shot-platform", m, [held], seeds, v) for m, v in zero_cells) \
                 and all(_zoo_done(path, ds, "few-shot-platform", m, [held], seeds, v, k)
                         for m, v in few_cells for k in shots):
             continue
@@ -446,7 +446,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
         recs = []
         for (method, variant), per_seed in zero.items():
             if (method, variant) in zero_cells:
-                recs += zoo_records(ds, "cross-platform", method, hp if method == "ledg" else {}, per_seed, seeds,
+                recs += zoo_records(ds, "zero-shot-platform", method, hp if method == "ledg" else {}, per_seed, seeds,
                                     dict.fromkeys([*families, "all"], n_train),
                                     seconds.get(method, seconds["baselines"]), args, variant, info)
         for (method, variant, k), per_seed in few.items():

@@ -244,6 +244,29 @@ def latency_zoo_table() -> str:
     return "\n".join(lines + ["MAPE and Acc(10%) in %, mean ± std over runs (seeds). " + _provenance(recs)])
 
 
+def latency_platforms_table() -> str:
+    """The zoo's cross-platform protocols: one row per held-out platform, zero-shot columns, then
+    each few-shot method at each k; MAPE % / Acc(10%) % of the average over families."""
+    recs = [r for r in _load("latency_prediction") if r.get("protocol") in ("zero-shot-platform", "few-shot-platform")
+            and r.get("family") == "all"]
+    if not recs:
+        return _missing("latency_prediction.py --protocols zero-shot-platform,few-shot-platform")
+    cols = list(dict.fromkeys((r["protocol"], _label(r), r["train_size"] if r["protocol"] == "few-shot-platform"
+                               else None) for r in recs))
+    rows = []
+    for setting in dict.fromkeys(r["setting"] for r in recs):
+        cell = {(r["protocol"], _label(r), r["train_size"] if r["protocol"] == "few-shot-platform" else None): r
+                for r in recs if r["setting"] == setting}
+        rows.append([f"`{setting}`"] + [f"{_pm(cell.get(c), 'mape', '.1f', 100)} / {_pm(cell.get(c), 'acc10', '.0f', 100)}"
+                                        if c in cell else "" for c in cols])
+    names = [f"zero-shot {m}" if p == "zero-shot-platform" else f"k={k} {m}" for p, m, k in cols]
+    first = recs[0]
+    return "\n".join(_md(["held-out platform"] + names, rows) + [
+        "", f"MAPE / Acc(10%) in %, average over the {len(first['families'])} families, mean ± std over "
+        f"{_runs(recs)}; training models: up to {first['train_per_family'] or 'all'} per family on each seen "
+        "platform. " + _provenance(recs)])
+
+
 def search_table() -> str:
     """Accuracy of the architecture each strategy/objective finds under a parameter budget."""
     recs = _load("search")
@@ -335,7 +358,7 @@ def generation_table() -> str:
 TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_table,
           "ablations": ablation_table, "data_loading": loading_table, "lap_tokenizer": lap_table,
           "flow_surrogate": flow_table, "enumeration": enumeration_table, "latency_prediction": latency_table,
-          "latency_zoo": latency_zoo_table,
+          "latency_zoo": latency_zoo_table, "latency_platforms": latency_platforms_table,
           "search": search_table, "pretraining": pretraining_table, "proxies": proxies_table,
           "generation": generation_table}
 

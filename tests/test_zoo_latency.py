@@ -255,28 +255,32 @@ def test_benchmark_zoo_protocols_quick(store_file, tmp_path, monkeypatch, capsys
     assert render.latency_zoo_table().startswith("_No results yet")
 
 
-def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys):
+def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys, monkeypatch):
     """Hold each platform out: the nearest platform calibrated on the k shots recovers the made-up
     2x speed ratio, where a FLOPs law transferred from the other platform cannot; k = 50 is skipped
     (15 training archs)."""
     bench = _script("latency_prediction")
-    argv = ["--protocols", "cross-platform,few-shot-platform", "--zoo-file", str(store_file[1]), "--quick",
+    argv = ["--protocols", "zero-shot-platform,few-shot-platform", "--zoo-file", str(store_file[1]), "--quick",
             "--results", str(tmp_path), "--methods", "flops-linear,nearest-platform,kernel-additive"]
     assert bench.main(argv) == 0
     assert "k = [10]" in capsys.readouterr().out
     recs = json.loads((tmp_path / "latency_prediction.json").read_text())
     cells = {(r["protocol"], r["method"], r["variant"], r["target"], r["train_size"]) for r in recs if r["family"] == "all"}
     assert cells == {(p, m, v, t, k) for t in TARGETS for p, m, v, k in (
-        ("cross-platform", "flops-linear", "transfer", 15), ("cross-platform", "nearest-platform", "default", 15),
+        ("zero-shot-platform", "flops-linear", "transfer", 15), ("zero-shot-platform", "nearest-platform", "default", 15),
         ("few-shot-platform", "flops-linear", "default", 10), ("few-shot-platform", "kernel-additive", "default", 10),
         ("few-shot-platform", "nearest-platform", "calibrated", 10))}
     by = {(r["protocol"], r["method"], r["variant"], r["target"]): r for r in recs if r["family"] == "all"}
     held = TARGETS[1]
-    assert by[("cross-platform", "nearest-platform", "default", held)]["nearest_platform"] == TARGETS[0]
-    assert by[("cross-platform", "flops-linear", "transfer", held)]["mape_mean"] > 0.5  # predicts the 2x slower one
+    assert by[("zero-shot-platform", "nearest-platform", "default", held)]["nearest_platform"] == TARGETS[0]
+    assert by[("zero-shot-platform", "flops-linear", "transfer", held)]["mape_mean"] > 0.5  # predicts the 2x slower one
     assert by[("few-shot-platform", "nearest-platform", "calibrated", held)]["mape_mean"] < 0.1
     assert by[("few-shot-platform", "nearest-platform", "calibrated", held)]["held_out_platform"] == held
     assert bench.main(argv + ["--resume"]) == 0 and "MAPE" not in capsys.readouterr().out
+    render = _script("render_readme")
+    monkeypatch.setattr(render, "RESULTS", tmp_path)
+    table = render.latency_platforms_table()
+    assert table.count("| `") == 2 and "zero-shot nearest-platform" in table and "k=10 nearest-platform (calibrated)" in table
     with pytest.raises(SystemExit):
         bench.main(argv[:-2] + ["--methods", "gin"])
     assert "runs across zoo platforms" in capsys.readouterr().err
@@ -284,7 +288,7 @@ def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys):
     assert bench.main(argv[:-2] + ["--methods", "ledg", "--platforms", ",".join(TARGETS)]) == 0
     recs = json.loads((tmp_path / "latency_prediction.json").read_text())
     ledg = {(r["protocol"], r["variant"], r["target"]) for r in recs if r["method"] == "ledg" and r["family"] == "all"}
-    assert ledg == {(p, v, t) for t in TARGETS for p, v in (("cross-platform", "default"),
+    assert ledg == {(p, v, t) for t in TARGETS for p, v in (("zero-shot-platform", "default"),
                                                            ("few-shot-platform", "calibrated"))}
 
 
