@@ -377,7 +377,7 @@ def cmd_predict_latency(args) -> int:
     return 0
 
 
-def _platform_specs(text: str) -> list:
+def platform_specs(text: str) -> list:
     """'onnxruntime:fp32:1,torch:fp32:1' -> Platforms of this machine (runtime:precision:threads)."""
     out = []
     for spec in [t.strip() for t in text.split(",") if t.strip()]:
@@ -427,7 +427,7 @@ def cmd_latency_dataset(args) -> int:
         elif args.action != "info":
             families = [f.strip() for f in args.families.split(",")] if args.families else None
             jobs = zoo_jobs(args.per_family, families, args.seed)
-            for platform in _platform_specs(args.platforms):
+            for platform in platform_specs(args.platforms):
                 counts = profile_jobs(store, jobs, platform, progress=not args.no_progress, repeats=args.repeats)
                 print(f"{platform.id}: measured {counts['measured']}, already there {counts['skipped']}")
         platforms = store.platforms()
