@@ -21,7 +21,9 @@ For each held-out device D (all its batch sizes), the other devices' settings ar
   calibrated on the k (variant ``calibrated``: log latency = a log(zero-shot prediction) + b,
   least squares), ``ledg`` and ``nearest-device``.
 * ``cross-space``: ``flops-linear`` (power law) fitted per setting on NB201 + FBNet, tested on the
-  OFA subnets of the same setting (the settings the three files share).
+  OFA subnets of the same setting (the settings the three files share); ``ledg`` fitted on
+  ``--train-per-setting`` archs of each of NB201 and FBNet on all those settings stacked (each
+  row's setting text as its platform token), tested zero-shot on ``--test-archs`` OFA subnets.
 
 Metrics on test architectures disjoint from every training/support architecture, per setting of
 D: MAPE and Acc(10%) (fractions), Spearman and Kendall tau; mean ± std over seeds (``runs``)
@@ -81,10 +83,10 @@ import numpy as np
 import torch
 
 from archrep import data, models
-from archrep.data import splits, zoo_latency
+from archrep.data import ArchDataset, splits, zoo_latency
 from archrep.latency.devices import DEVICES, SETTINGS, nearest_setting, setting_template
 from archrep.latency.platform import Platform
-from archrep.latency.stacked import TARGET, stack_settings
+from archrep.latency.stacked import SETTING_COLUMN, TARGET, stack_settings
 from archrep.results import make_record, read_records, write_records
 from archrep.train.metrics import acc10, kendall_tau, mape, spearman
 
@@ -271,6 +273,44 @@ def cross_space(args, path: Path) -> None:
         write_records(path, records("cross-space", "flops-linear", "default", SETTINGS[s].device, [s], per_seed,
                                     None, len(nb) + len(fb), ofa.name, {"train": "nb201-latency+fbnet-latency"}))
     report("cross-space", "flops-linear", "default", per_seed, shared)
+
+
+def cross_space_ledg(args, path: Path, seeds: list[int]) -> None:
+    """LeDG-Former fitted on NB201 + FBNet (``--train-per-setting`` archs of each on every shared
+    setting, stacked with the settings' texts), tested zero-shot on OFA subnets: it never saw an
+    OFA architecture, and knows OFA's ops (``mbconv_k7_e4`` ...) only through their names'
+    language embeddings, so the training set's op vocabulary is the three spaces' union."""
+    nb, fb, ofa = (data.load(n, data_dir=args.data_dir) for n in ("nb201-latency", "fbnet-latency", "ofa-latency"))
+    shared = [s for s in help_settings(ofa) if s in help_settings(nb) and s in help_settings(fb)]
+    train_size = 2 * args.train_per_setting
+    if args.resume and _done(path, "cross-space", "ledg", "default", shared, seeds, train_size):
+        return
+    vocab = sorted(set(nb.op_vocab) | set(fb.op_vocab) | set(ofa.op_vocab))
+    columns = [f"latency_{s}" for s in shared]
+    per_seed, fit_seconds = [], []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        picks = [(d, rng.permutation(len(d))[:args.train_per_setting]) for d in (nb, fb)]
+        train = ArchDataset.from_graphs(
+            "nb201-latency+fbnet-latency", [f"{d.name}/{d.keys[i]}" for d, idx in picks for i in idx],
+            [d.graph(int(i)) for d, idx in picks for i in idx],
+            {c: np.concatenate([d.targets[c][idx] for d, idx in picks]) for c in columns}, op_vocab=vocab,
+            meta={"settings": dict(zip(columns, shared))})
+        t0 = time.perf_counter()
+        model = models.create("ledg", seed=seed, progress=False, epochs=args.ledg_epochs, **LEDG)
+        model.fit(stack_settings(train, shared), TARGET)
+        fit_seconds.append(time.perf_counter() - t0)
+        test = stack_settings(ofa.subset(rng.permutation(len(ofa))[:args.test_archs]), shared)
+        p, setting = model.predict(test), test.targets[SETTING_COLUMN]
+        per_seed.append({s: metrics(test.targets[TARGET][setting == i], p[setting == i]) for i, s in enumerate(shared)})
+        print(f"  cross-space ledg seed {seed}: fit on {len(train)} archs x {len(shared)} settings in "
+              f"{fit_seconds[-1]:.0f} s", flush=True)
+    extra = {"train": "nb201-latency+fbnet-latency", "test_archs": args.test_archs,
+             "hyperparameters": {**LEDG, "epochs": args.ledg_epochs}, "fit_seconds_mean": float(np.mean(fit_seconds))}
+    for s in shared:
+        write_records(path, records("cross-space", "ledg", "default", SETTINGS[s].device, [s], per_seed, seeds,
+                                    train_size, ofa.name, extra))
+    report("cross-space", "ledg", "default", per_seed, shared)
 
 
 # ---------------------------------------------------------------------------- model zoo, measured here
@@ -556,7 +596,10 @@ def main(argv=None) -> int:
             print(f"held-out device {device}", flush=True)
             device_cells(ds, device, args, seeds, path)
     if "cross-space" in args.protocols:
-        cross_space(args, path)
+        if "flops-linear" in args.methods:
+            cross_space(args, path)
+        if "ledg" in args.methods:
+            cross_space_ledg(args, path, seeds)
     if args.zoo_protocols or args.platform_protocols:
         zoo = load_zoo(args, ap)
         if args.zoo_protocols:

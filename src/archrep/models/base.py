@@ -291,6 +291,11 @@ def load(path: str | Path, *, progress: bool = False, device: str = "cpu") -> Pr
     return model
 
 
+#: node count from which networks multiply by the adjacency as a sparse tensor (architectures have
+#: a few edges per node, so beyond some tens of nodes that is far cheaper than dense M x M products)
+SPARSE_FROM = 64
+
+
 class EncoderNet(torch.nn.Module):
     """A predictor network split into an encoder and a score head, so that pre-training heads
     (:mod:`archrep.pretrain`) attach to any encoder: ``graph_embedding(**inputs)`` -> (B,

@@ -19,7 +19,7 @@ from torch import nn
 
 from archrep.errors import ArchrepError
 from archrep.models import register_model
-from archrep.models.base import NODE_FEATURE_DEFAULTS, EncoderNet, TorchPredictor, padded_tensors
+from archrep.models.base import NODE_FEATURE_DEFAULTS, SPARSE_FROM, EncoderNet, TorchPredictor, padded_tensors
 
 DIRECTIONS = ("undirected", "forward", "backward")
 READOUTS = ("sum", "mean")
@@ -51,6 +51,8 @@ class DenseGIN(EncoderNet):
         m = mask.unsqueeze(-1)
         h = (self.embed(x) + self.node_feature_term(node_features)) * m
         agg = agg.to(h.dtype)
+        if agg.shape[-1] >= SPARSE_FROM:  # large graphs are sparse: O(edges) aggregation
+            agg = agg.to_sparse()
         for k, layer in enumerate(self.layers):
             h = self.dropout(layer((1 + self.eps[k]) * h + torch.bmm(agg, h))) * m
         return h

@@ -74,7 +74,7 @@ from archrep.features.language import LM_EXTRA_HINT, POOLINGS, LanguageEmbedder
 from archrep.features.templates import condition_template
 from archrep.latency.stacked import row_platforms
 from archrep.models import register_model
-from archrep.models.base import NODE_FEATURE_DEFAULTS, EncoderNet, TorchPredictor
+from archrep.models.base import NODE_FEATURE_DEFAULTS, SPARSE_FROM, EncoderNet, TorchPredictor
 
 ATTENTIONS = ("dgsa", "global")
 MASK_MODES = ("inf", "hadamard")
@@ -97,10 +97,6 @@ def condition_text(target: str) -> str:
         return condition_template(target)
     except UnknownNameError:
         return condition_template("digital")
-
-
-#: node count from which :func:`dgsa_masks` multiplies adjacencies as sparse tensors
-SPARSE_FROM = 64
 
 
 def dgsa_masks(adj: torch.Tensor) -> torch.Tensor:
