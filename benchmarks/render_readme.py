@@ -207,10 +207,11 @@ def latency_table() -> str:
                     + [f"{_pm(b, 'mape', '.1f', 100)}, {_label(b)}" if b else "" for b in best])
     lines = _md(["setting"] + [f"zero-shot {m}" for m in methods] + [f"few-shot k={k} best" for k in ks], rows)
     cross = [r for r in recs if r["protocol"] == "cross-space"]
-    if cross:
-        lines += ["", f"Cross-space ({_label(cross[0])} fitted on {cross[0]['train']}, tested on "
-                  f"{cross[0]['dataset']}, {_runs(cross)}): MAPE % / Spearman "
-                  + ", ".join(f"{r['setting']} {r['mape_mean'] * 100:.1f} / {r['spearman_mean']:.2f}" for r in cross)
+    for method in dict.fromkeys(_label(r) for r in cross):
+        rs = [r for r in cross if _label(r) == method]
+        lines += ["", f"Cross-space ({method} fitted on {rs[0]['train']}, tested on {rs[0]['dataset']}, "
+                  f"{_runs(rs)}): MAPE % / Spearman "
+                  + ", ".join(f"{r['setting']} {_pm(r, 'mape', '.1f', 100)} / {r['spearman_mean']:.2f}" for r in rs)
                   + "."]
     return "\n".join(lines + ["", f"Mean ± std over {_runs(zero + few)}. " + _provenance(recs)])
 
