@@ -134,6 +134,14 @@ def test_init_errors_say_what_to_fix(ds, fgp_dir, tmp_path):
         experiment.run(other, "y", "gin", train_size=20, seeds=[0], init=fgp_dir, progress=False)
     with pytest.raises(ArchrepError, match=r"hidden=16 \(model: 64\)"):
         models.create("gin", init=str(fgp_dir), epochs=1, progress=False, layers=2).fit(ds, "y")
+    # an encoder saved before a hyper-parameter existed loads with that parameter's default only
+    older = pretrain.load(fgp_dir)
+    del older.manifest["encoder_config"]["node_features"]
+    older.save(tmp_path / "older")
+    small = {"hidden": 16, "layers": 2, "epochs": 1, "progress": False}
+    models.create("gin", init=str(tmp_path / "older"), **small).fit(ds, "y")
+    with pytest.raises(ArchrepError, match=r"node_features=True \(model: False\)"):
+        models.create("gin", init=str(tmp_path / "older"), node_features=False, **small).fit(ds, "y")
     bad = tmp_path / "bad"
     pretrain.load(fgp_dir).save(bad)
     (bad / "encoder.pt").write_bytes(b"junk")

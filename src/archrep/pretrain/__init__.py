@@ -115,7 +115,9 @@ class PretrainedEncoder:
         the encoder name, its architecture hyper-parameters and the dataset."""
         self.check_model(predictor.name)
         self.check_dataset(ds)
-        ours, theirs = predictor.architecture_config(), self.encoder_config
+        ours = predictor.architecture_config()
+        # a hyper-parameter added after the encoder was saved has its default's (the old) behaviour
+        theirs = {**{k: v for k, v in predictor.defaults.items() if k in ours}, **self.encoder_config}
         diff = [k for k in sorted(set(ours) | set(theirs)) if ours.get(k) != theirs.get(k)]
         if diff:
             pairs = ", ".join(f"{k}={theirs.get(k)!r} (model: {ours.get(k)!r})" for k in diff)
