@@ -39,8 +39,9 @@ export`` file), one latency target per platform measured here. Protocols are
 of every family and trains one predictor on the rest of all of them; ``leave-family-out`` trains
 on every family but one and tests on all of that one (one fold per family). Methods:
 ``flops-linear`` and ``flops-macs-linear`` (power laws: least squares in logs, which suits MAPE),
-``kernel-additive`` (per-op latencies, ``position=False``: positions mean nothing across zoo
-graphs), ``gin``, ``tart`` (its ``archrep`` variant) and ``ledg``, all torch ones with MSE on log
+``kernel-additive`` (nn-Meter's per-kernel cost model: each op kind's latency linear in the node's
+FLOPs and memory traffic, ``kernel_costs=True``, fitted on relative errors, ``relative=True``;
+``position=False``: positions mean nothing across zoo graphs), ``gin``, ``tart`` (its ``archrep`` variant) and ``ledg``, all torch ones with MSE on log
 latency and size-bucketed batches (``size_buckets``: zoo graphs have 20 to 600 nodes); every method but ``ledg`` fits one model per platform, ``ledg`` one model over all
 platforms stacked as rows with each row's platform text as its platform token
 (:func:`archrep.data.zoo_latency.stack_platforms`). MAPE and Acc(10%) per test family and
@@ -101,7 +102,7 @@ ZOO_PROTOCOLS = ("in-domain", "leave-family-out")
 #: the zoo methods and their hyper-parameters (module docstring); torch ones also get --zoo-epochs
 ZOO_METHODS = {
     "flops-linear": {"log_space": True}, "flops-macs-linear": {"log_space": True},
-    "kernel-additive": {"position": False},
+    "kernel-additive": {"position": False, "kernel_costs": True, "relative": True},
     "gin": dict(loss="mse", log_target=True, batch_size=32, lr=1e-3, patience=None),
     "tart": {**models.variant_config("tart", "archrep"), "loss": "mse", "log_target": True, "patience": None},
     "ledg": LEDG,

@@ -71,6 +71,14 @@ def test_kernel_additive_recovers_kernel_latencies(ds, position):
     assert (model.coef >= 0).all()  # non-negative kernel latencies
 
 
+def test_kernel_costs_need_node_features(ds):
+    with pytest.raises(ArchrepError, match="kernel_costs=True.*needs the per-node features"):
+        models.create("kernel-additive", kernel_costs=True).fit(ds, "lat")
+    data = ArchDataset(ds.name, ds.keys, ds.op_vocab, ds.ops, ds.adj, {"y": ds.targets["lat"] - 1e3})
+    with pytest.raises(ArchrepError, match="relative=True needs a positive target"):
+        models.create("kernel-additive", relative=True).fit(data, "y")
+
+
 def test_log_target_learns_relative_errors_and_refuses_non_positive_targets(ds, tmp_path):
     model = models.create("gin", seed=0, progress=False, epochs=3, loss="mse", log_target=True).fit(ds, "lat")
     pred = model.predict(ds)

@@ -235,6 +235,9 @@ def test_benchmark_zoo_protocols_quick(store_file, tmp_path, monkeypatch, capsys
     # the made-up latency is linear in FLOPs and memory: flops-macs-linear nearly fits it in-domain
     fm = [r for r in recs if r["protocol"] == "in-domain" and r["method"] == "flops-macs-linear" and r["family"] == "all"]
     assert all(r["mape_mean"] < 0.1 for r in fm)
+    # ... and so, node by node, does the per-kernel cost model (each op kind linear in its FLOPs and bytes)
+    ka = [r for r in recs if r["protocol"] == "in-domain" and r["method"] == "kernel-additive" and r["family"] == "all"]
+    assert len(ka) == 2 and all(r["mape_mean"] < 0.1 for r in ka)
     # a rerun with --resume skips every cell; a family subset and platform id select the data
     capsys.readouterr()
     assert bench.main(argv + ["--resume"]) == 0 and "MAPE" not in capsys.readouterr().out

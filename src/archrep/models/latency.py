@@ -20,8 +20,13 @@ kernel sum), fit in milliseconds and need no torch training:
   take negative time. ``position=False`` pools each op kind over positions (fewer parameters, for
   graphs whose positions mean nothing). We cannot profile kernels on the devices of the shared data,
   so kernel latencies are learnt from whole-network measurements rather than measured one by one.
-  Kernels are keyed on op kind (and position) only, not on a node's configuration: the per-node
-  features of real-model datasets (:attr:`ArchDataset.node_features`) are not read here.
+  By default kernels are keyed on op kind (and position) only, not on a node's configuration.
+  ``kernel_costs=True`` is nn-Meter's per-kernel cost model for real models, whose kernels of one
+  kind differ in size (a 16- and a 512-channel conv): each kernel's latency is linear in its own
+  FLOPs and memory traffic, a_k GFLOPs + b_k MB + c_k (a_k, b_k, c_k >= 0 per op kind), read from
+  the per-node features (:attr:`ArchDataset.node_features`, ``log_flops`` / ``log_mem_bytes``).
+  ``relative=True`` weighs each network's squared error by 1 / latency^2 (NNLS on rows divided by
+  the target), i.e. fits relative errors, which is what MAPE scores.
 
 Fitting uses the rows with a value for the target; the coefficients are the checkpoint's weights.
 """
@@ -114,18 +119,35 @@ class FlopsMacsLinear(LinearCostModel):
 class KernelAdditive(Predictor):
     """Sum of non-negative per-kernel latencies plus a shared constant, fitted by NNLS (module docstring)."""
 
-    defaults: ClassVar[dict] = {"position": True}
+    defaults: ClassVar[dict] = {"position": True, "kernel_costs": False, "relative": False}
+    #: per-kernel cost columns with ``kernel_costs``: FLOPs (GFLOPs), memory traffic (MB), a count
+    COSTS: ClassVar[tuple] = (("log_flops", 1e9), ("log_mem_bytes", 1e6))
 
     def __init__(self, seed: int = 0, progress: bool = True, device: str = "cpu", **hparams):
         super().__init__(seed, progress, device, **hparams)
         self.coef: np.ndarray | None = None
 
+    def _per_kernel(self) -> int:
+        return len(self.COSTS) + 1 if self.config["kernel_costs"] else 1
+
     def _width(self) -> int:
         vocab = len(self.data_info["op_vocab"])
-        return vocab * (self.data_info["max_nodes"] if self.config["position"] else 1) + 1
+        return vocab * (self.data_info["max_nodes"] if self.config["position"] else 1) * self._per_kernel() + 1
+
+    def _node_costs(self, ds: ArchDataset, rows: np.ndarray, cols: np.ndarray) -> list[np.ndarray]:
+        """Each real node's FLOPs and memory traffic in the :data:`COSTS` units (``kernel_costs``)."""
+        names = list(ds.node_feature_names)
+        missing = [c for c, _ in self.COSTS if c not in names]
+        if ds.node_features is None or missing:
+            raise ArchrepError(f"model {self.name!r} (kernel_costs=True) needs the per-node features "
+                               f"{[c for c, _ in self.COSTS]}, which dataset {ds.name!r} lacks; use a dataset of "
+                               "real models (e.g. zoo-latency) or kernel_costs=False")
+        return [np.expm1(ds.node_features[rows, cols, names.index(c)].astype(np.float64)) / unit
+                for c, unit in self.COSTS]
 
     def features(self, ds: ArchDataset) -> np.ndarray:
-        """(N, kernels + 1) float64: how often each kernel occurs in each network, then a constant 1."""
+        """(N, kernels + 1) float64: how often each kernel occurs in each network (with
+        ``kernel_costs`` also the FLOPs and memory traffic summed per kernel), then a constant 1."""
         ops = self._aligned_ops(ds)
         m, vocab = self.data_info["max_nodes"], len(self.data_info["op_vocab"])
         if self.config["position"] and ops.shape[1] > m:
@@ -134,14 +156,23 @@ class KernelAdditive(Predictor):
                                    f"{ds.name!r} has larger graphs; use position=False or retrain on them")
             ops = ops[:, :m]
         rows, cols = np.nonzero(ops >= 0)
-        kernel = ops[rows, cols] + (cols * vocab if self.config["position"] else 0)
+        kernel = (ops[rows, cols] + (cols * vocab if self.config["position"] else 0)) * self._per_kernel()
         x = np.zeros((len(ds), self._width()))
         np.add.at(x, (rows, kernel), 1.0)
+        if self.config["kernel_costs"]:
+            for j, cost in enumerate(self._node_costs(ds, rows, cols), start=1):
+                np.add.at(x, (rows, kernel + j), cost)
         x[:, -1] = 1.0
         return x
 
     def _fit(self, train, target, val):
-        self.coef = nnls(self.features(train), train.target(target))[0]
+        x, y = self.features(train), train.target(target)
+        if self.config["relative"]:
+            if (y <= 0).any():
+                raise ArchrepError(f"model {self.name!r}: relative=True needs a positive target, but {target!r} of "
+                                   f"dataset {train.name!r} has values <= 0; use relative=False")
+            x, y = x / y[:, None], np.ones_like(y)
+        self.coef = nnls(x, y)[0]
 
     def _predict(self, ds):
         return self.features(ds) @ self.coef
