@@ -88,7 +88,7 @@ from archrep.data import ArchDataset, splits, zoo_latency
 from archrep.latency.devices import DEVICES, SETTINGS, nearest_setting, setting_template
 from archrep.latency.platform import Platform
 from archrep.latency.stacked import SETTING_COLUMN, TARGET, stack_settings
-from archrep.results import make_record, read_records, write_records
+from archrep.results import SeedCheckpoint, make_record, read_records, write_records
 from archrep.train.metrics import acc10, kendall_tau, mape, spearman
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -315,6 +315,11 @@ def cross_space_ledg(args, path: Path, seeds: list[int]) -> None:
 
 
 # ---------------------------------------------------------------------------- model zoo, measured here
+def seed_checkpoint(path: Path) -> SeedCheckpoint:
+    """The per-seed results of the zoo cells not yet written (a killed run resumes at its next seed)."""
+    return SeedCheckpoint(path.with_name(f".{path.stem}.seeds.json"))
+
+
 def zoo_predict(method: str, hp: dict, train, test, targets: list[str], seed: int,
                 device: str = "cpu") -> dict[str, np.ndarray]:
     """``method``'s predictions on every row of ``test`` for each latency target (NaN where the row
@@ -383,6 +388,7 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
     targets, groups = args.zoo_targets, zoo_latency.row_families(ds)
     families = sorted(set(groups.tolist()))
     cap = args.train_per_family or None
+    checkpoint = seed_checkpoint(path)
     for protocol in args.zoo_protocols:
         folds = [None] if protocol == "in-domain" else families
         for method in args.zoo_methods:
@@ -391,28 +397,78 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
             hp = {**ZOO_METHODS[method], **({"epochs": args.zoo_epochs, "size_buckets": True}
                                            if method in ZOO_TORCH else {})}
             per_seed, seconds, train_sizes = [], [], {}
+            key = [ds.fingerprint(), protocol, method, hp, targets, cap, args.test_fraction]
             for seed in seeds:
-                t0, scores = time.perf_counter(), {}
-                for held_out in folds:
-                    tested = families if held_out is None else [held_out]
-                    fold = {"test_fraction": args.test_fraction} if held_out is None else {"held_out": held_out}
-                    split = splits.create(protocol, groups=groups, train_per_family=cap, seed=seed,
-                                          **fold).split(len(ds))
-                    train, test = ds.subset(split.train), ds.subset(split.test)
-                    pred = zoo_predict(method, hp, train, test, targets, seed, args.device)
-                    scores.update(family_metrics(test, pred, tested))
-                    train_sizes.update(dict.fromkeys(tested, len(split.train)))
-                per_seed.append(scores)
-                seconds.append(time.perf_counter() - t0)
+                done = checkpoint.get(key, seed)
+                if done is None:
+                    t0, scores, sizes = time.perf_counter(), {}, {}
+                    for held_out in folds:
+                        tested = families if held_out is None else [held_out]
+                        fold = {"test_fraction": args.test_fraction} if held_out is None else {"held_out": held_out}
+                        split = splits.create(protocol, groups=groups, train_per_family=cap, seed=seed,
+                                              **fold).split(len(ds))
+                        train, test = ds.subset(split.train), ds.subset(split.test)
+                        pred = zoo_predict(method, hp, train, test, targets, seed, args.device)
+                        scores.update(family_metrics(test, pred, tested))
+                        sizes.update(dict.fromkeys(tested, len(split.train)))
+                    done = {"scores": [[t, f, m] for (t, f), m in scores.items()], "sizes": sizes,
+                            "seconds": time.perf_counter() - t0}
+                    checkpoint.put(key, seed, done)
+                per_seed.append({(t, f): m for t, f, m in done["scores"]})
+                train_sizes.update(done["sizes"])
+                seconds.append(done["seconds"])
             if protocol == "in-domain":  # one training set for every family
                 train_sizes["all"] = train_sizes[families[0]]
             recs = zoo_records(ds, protocol, method, hp, per_seed, seeds, train_sizes, seconds, args)
             write_records(path, recs)
+            checkpoint.drop(key)
             for r in recs:
                 if r["family"] == "all":
                     print(f"{protocol:16s} {r['setting']:28s} {method:18s} MAPE {100 * r['mape_mean']:7.2f} %  "
                           f"Acc10 {100 * r['acc10_mean']:5.1f} %  (runs {r['runs']}, {r['seconds']:.0f} s each)",
                           flush=True)
+
+
+def platform_seed(ds, args, hp: dict, held: str, seen: list[str], near: str, fold, seed: int, shots: list[int],
+                  families: list[str]) -> dict:
+    """One seed of one held-out platform (module docstring): JSON-ready {"zero": {"method|variant":
+    [[family, metrics], ...]}, "few": {"method|variant|k": ...}, "seconds": {"baselines", "ledg"}}."""
+    flops, y = ds.targets["flops"], ds.targets[held]
+    train_idx, test_idx = fold.train, fold.test
+    support = np.random.default_rng(seed).permutation(train_idx)[:max(shots, default=0)]
+    rows, n_sup = np.concatenate([support, test_idx]), len(support)
+    test = ds.subset(test_idx)
+
+    def scored(p: np.ndarray) -> list:
+        return [[f, m] for (_, f), m in family_metrics(test, {held: p}, families).items()]
+
+    zero_p: dict[str, np.ndarray] = {}  # zero-shot predictions on the support, then the test rows
+    t0 = time.perf_counter()
+    zero_p["nearest-platform|default"] = ds.targets[near][rows]
+    a, b = power_law(np.tile(flops[train_idx], len(seen)), np.concatenate([ds.targets[t][train_idx] for t in seen]))
+    zero_p["flops-linear|transfer"] = np.exp(a * np.log(flops[rows]) + b)
+    seconds = {"baselines": time.perf_counter() - t0}
+    if "ledg" in args.platform_methods:
+        t0 = time.perf_counter()
+        model = models.create("ledg", seed=seed, progress=False, device=args.device, **hp).fit(
+            zoo_latency.stack_platforms(ds.subset(train_idx), seen), TARGET)
+        zero_p["ledg|default"] = model.predict(zoo_latency.stack_platforms(ds.subset(rows), [held]))
+        seconds["ledg"] = time.perf_counter() - t0
+        print(f"  seed {seed}: ledg fit on {len(train_idx)} archs x {len(seen)} platforms in {seconds['ledg']:.0f} s",
+              flush=True)
+    few = {}
+    for k in shots:
+        sup = support[:k]
+        fl = power_law(flops[sup], y[sup])
+        few[f"flops-linear|default|{k}"] = scored(np.exp(fl[0] * np.log(flops[test_idx]) + fl[1]))
+        if "kernel-additive" in args.platform_methods:
+            few[f"kernel-additive|default|{k}"] = scored(models.create(
+                "kernel-additive", **ZOO_METHODS["kernel-additive"]).fit(ds.subset(sup), held).predict(test))
+        for name, p in zero_p.items():
+            method = name.split("|")[0]
+            if method in ("ledg", "nearest-platform"):
+                few[f"{method}|calibrated|{k}"] = scored(calibrate(p[:k], y[sup], p[n_sup:]))
+    return {"zero": {name: scored(p[n_sup:]) for name, p in zero_p.items()}, "few": few, "seconds": seconds}
 
 
 def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
@@ -427,7 +483,8 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     groups = zoo_latency.row_families(ds)
     families = sorted(set(groups.tolist()))
     plats = {t: Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets}
-    flops, cap, hp = ds.targets["flops"], args.train_per_family or None, {**LEDG, "epochs": args.zoo_epochs, "size_buckets": True}
+    cap, hp = args.train_per_family or None, {**LEDG, "epochs": args.zoo_epochs, "size_buckets": True}
+    checkpoint = seed_checkpoint(path)
     folds = {seed: splits.create("in-domain", groups=groups, train_per_family=cap, seed=seed,
                                  test_fraction=args.test_fraction).split(len(ds)) for seed in seeds}
     n_train = min(len(f.train) for f in folds.values())
@@ -449,40 +506,21 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
         print(f"held-out platform {held} (seen {', '.join(seen)}; nearest {near})", flush=True)
         zero: dict[tuple, list[dict]] = {}
         few: dict[tuple, list[dict]] = {}
-        seconds: dict[tuple, list[float]] = {}
+        seconds: dict[str, list[float]] = {}
+        key = [ds.fingerprint(), "platforms", held, targets, sorted(args.platform_methods), shots, hp, cap,
+               args.test_fraction]
         for seed in seeds:
-            train_idx, test_idx = folds[seed].train, folds[seed].test
-            support = np.random.default_rng(seed).permutation(train_idx)[:max(shots, default=0)]
-            rows, n_sup, y = np.concatenate([support, test_idx]), len(support), ds.targets[held]
-            test = ds.subset(test_idx)
-            zero_p: dict[tuple, np.ndarray] = {}  # zero-shot predictions on the support, then the test rows
-            t0 = time.perf_counter()
-            zero_p[("nearest-platform", "default")] = ds.targets[near][rows]
-            a, b = power_law(np.tile(flops[train_idx], len(seen)), np.concatenate([ds.targets[t][train_idx] for t in seen]))
-            zero_p[("flops-linear", "transfer")] = np.exp(a * np.log(flops[rows]) + b)
-            seconds.setdefault("baselines", []).append(time.perf_counter() - t0)
-            if "ledg" in args.platform_methods:
-                t0 = time.perf_counter()
-                model = models.create("ledg", seed=seed, progress=False, device=args.device, **hp).fit(
-                    zoo_latency.stack_platforms(ds.subset(train_idx), seen), TARGET)
-                zero_p[("ledg", "default")] = model.predict(zoo_latency.stack_platforms(ds.subset(rows), [held]))
-                seconds.setdefault("ledg", []).append(time.perf_counter() - t0)
-                print(f"  seed {seed}: ledg fit on {len(train_idx)} archs x {len(seen)} platforms in "
-                      f"{seconds['ledg'][-1]:.0f} s", flush=True)
-            for key, p in zero_p.items():
-                zero.setdefault(key, []).append(family_metrics(test, {held: p[n_sup:]}, families))
-            for k in shots:
-                sup = support[:k]
-                fl = power_law(flops[sup], y[sup])
-                cand = {("flops-linear", "default"): np.exp(fl[0] * np.log(flops[test_idx]) + fl[1])}
-                if "kernel-additive" in args.platform_methods:
-                    cand[("kernel-additive", "default")] = models.create(
-                        "kernel-additive", **ZOO_METHODS["kernel-additive"]).fit(ds.subset(sup), held).predict(test)
-                for (method, _), p in zero_p.items():
-                    if method in ("ledg", "nearest-platform"):
-                        cand[(method, "calibrated")] = calibrate(p[:k], y[sup], p[n_sup:])
-                for (method, variant), p in cand.items():
-                    few.setdefault((method, variant, k), []).append(family_metrics(test, {held: p}, families))
+            done = checkpoint.get(key, seed)  # a seed finished before the run was stopped, else None
+            if done is None:
+                done = platform_seed(ds, args, hp, held, seen, near, folds[seed], seed, shots, families)
+                checkpoint.put(key, seed, done)
+            for name, scores in done["zero"].items():
+                zero.setdefault(tuple(name.split("|")), []).append({(held, f): m for f, m in scores})
+            for name, scores in done["few"].items():
+                method, variant, k = name.split("|")
+                few.setdefault((method, variant, int(k)), []).append({(held, f): m for f, m in scores})
+            for name, value in done["seconds"].items():
+                seconds.setdefault(name, []).append(value)
         info = {"held_out_platform": held, "seen_platforms": seen, "nearest_platform": near}
         recs = []
         for (method, variant), per_seed in zero.items():
@@ -496,6 +534,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
                                     dict.fromkeys([*families, "all"], k),
                                     seconds.get(method, seconds["baselines"]), args, variant, info)
         write_records(path, recs)
+        checkpoint.drop(key)
         for r in recs:
             if r["family"] == "all":
                 print(f"{r['protocol']:18s} k={r['train_size']:<5d} {r['method'] + '/' + r['variant']:28s} "

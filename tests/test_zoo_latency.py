@@ -295,6 +295,29 @@ def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys, monkey
                                                            ("few-shot-platform", "calibrated"))}
 
 
+def test_benchmark_resumes_a_killed_cell_at_its_next_seed(store_file, tmp_path, monkeypatch):
+    bench = _script("latency_prediction")
+    argv = ["--protocols", "in-domain", "--zoo-file", str(store_file[1]), "--seeds", "2", "--methods",
+            "flops-linear", "--train-per-family", "3", "--results", str(tmp_path), "--resume"]
+    real, calls = bench.zoo_predict, []
+
+    def dies_on_seed_1(method, hp, train, test, targets, seed, device="cpu"):
+        calls.append(seed)
+        if seed == 1:
+            raise KeyboardInterrupt
+        return real(method, hp, train, test, targets, seed, device)
+
+    monkeypatch.setattr(bench, "zoo_predict", dies_on_seed_1)
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(argv)
+    assert not (tmp_path / "latency_prediction.json").exists() and (tmp_path / ".latency_prediction.seeds.json").exists()
+    monkeypatch.setattr(bench, "zoo_predict", lambda *a, **k: (calls.append(a[5]), real(*a, **k))[1])
+    assert bench.main(argv) == 0
+    assert calls == [0, 1, 1]  # seed 0 came from the checkpoint
+    recs = json.loads((tmp_path / "latency_prediction.json").read_text())
+    assert {r["runs"] for r in recs} == {2} and not json.loads((tmp_path / ".latency_prediction.seeds.json").read_text())
+
+
 def test_benchmark_bad_zoo_arguments(store_file, tmp_path, capsys):
     bench = _script("latency_prediction")
     base = ["--protocols", "in-domain", "--zoo-file", str(store_file[1]), "--quick", "--results", str(tmp_path)]

@@ -116,3 +116,40 @@ def write_records(path: str | os.PathLike, records: Iterable[dict], merge: bool 
         out = [r for r in old if _cell(r) not in keys] + new
         atomic_write_bytes(path, (json.dumps(out, indent=1) + "\n").encode())
     return out
+
+
+class SeedCheckpoint:
+    """Per-seed results of cells not yet written, in one JSON file beside the results
+    (``<results>/.<task>.seeds.json``), so that a benchmark killed in the middle of a cell of
+    several seeds resumes at the first seed it had not finished. ``key``: any JSON-serialisable
+    description of the cell and its settings (a different setting is a different cell); values
+    are JSON-serialisable. Writes are atomic; :meth:`drop` a cell once its records are written."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def _read(self) -> dict:
+        try:
+            return json.loads(self.path.read_text()) if self.path.exists() else {}
+        except (OSError, ValueError):
+            return {}  # a damaged checkpoint only costs recomputation
+
+    @staticmethod
+    def _key(key) -> str:
+        return json.dumps(key, sort_keys=True)
+
+    def get(self, key, seed: int):
+        """The stored value of ``seed`` in cell ``key``, or None."""
+        return self._read().get(self._key(key), {}).get(str(seed))
+
+    def put(self, key, seed: int, value) -> None:
+        with _locked(self.path):
+            data = self._read()
+            data.setdefault(self._key(key), {})[str(seed)] = value
+            atomic_write_bytes(self.path, json.dumps(data).encode())
+
+    def drop(self, key) -> None:
+        with _locked(self.path):
+            data = self._read()
+            if data.pop(self._key(key), None) is not None:
+                atomic_write_bytes(self.path, json.dumps(data).encode())
