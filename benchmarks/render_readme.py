@@ -268,6 +268,19 @@ def latency_platforms_table() -> str:
         "platform. " + _provenance(recs)])
 
 
+def profiling_cost_table() -> str:
+    """What one measurement costs per platform: the wall clock split into the model's runs and the rest."""
+    recs = [r for r in _load("profiling_cost") if r.get("family") == "all"]
+    if not recs:
+        return _missing("profiling_cost.py")
+    rows = [[f"`{r['setting']}`", r["n_models"], f"{r['median_ms_mean']:.1f}", f"{r['wall_seconds_mean']:.2f}",
+             f"{r['overhead_seconds_mean']:.2f} / {r['overhead_seconds_max']:.2f}", f"{r['rounds_mean']:.2f}",
+             f"{100 * r['within_goal_fraction']:.0f} %"] for r in recs]
+    return "\n".join(_md(["platform", "models", "median latency ms (mean)", "wall s per model (mean)",
+                           "overhead s (mean / max)", "rounds (mean)", "within 1 s + 20 runs"], rows)
+                      + ["", _provenance(recs)])
+
+
 def search_table() -> str:
     """Accuracy of the architecture each strategy/objective finds under a parameter budget."""
     recs = _load("search")
@@ -360,6 +373,7 @@ TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_ta
           "ablations": ablation_table, "data_loading": loading_table, "lap_tokenizer": lap_table,
           "flow_surrogate": flow_table, "enumeration": enumeration_table, "latency_prediction": latency_table,
           "latency_zoo": latency_zoo_table, "latency_platforms": latency_platforms_table,
+          "profiling_cost": profiling_cost_table,
           "search": search_table, "pretraining": pretraining_table, "proxies": proxies_table,
           "generation": generation_table}
 
