@@ -100,8 +100,8 @@ QUICK_DEVICES = ("titan_rtx", "gold_6226", "samsung_s7")
 LEDG = dict(loss="mse", log_target=True, d_model=32, layers=2, heads=2, batch_size=128, lr=1e-3, patience=None)
 ZOO_PROTOCOLS = ("in-domain", "leave-family-out")
 #: the zoo methods and their hyper-parameters (module docstring); ``--zoo-epochs`` overrides the
-#: torch ones' epochs. GIN reads out the mean over nodes: with the sum over 20-600 nodes it
-#: underfit (seed 0, torch fp32, 30 epochs: train MAPE 57 % vs 23 % with the mean)
+#: torch ones' epochs. GIN reads out the mean over nodes: with the sum over 20-600 nodes (and 30
+#: epochs) it underfit the training set
 ZOO_METHODS = {
     "flops-linear": {"log_space": True}, "flops-macs-linear": {"log_space": True},
     "kernel-additive": {"position": False, "kernel_costs": True, "relative": True},
