@@ -75,6 +75,7 @@ written when done and ``--resume`` skips the ones already in the file for the sa
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -324,6 +325,14 @@ def seed_checkpoint(path: Path) -> SeedCheckpoint:
     return SeedCheckpoint(path.with_name(f".{path.stem}.seeds.json"))
 
 
+def data_key(ds, targets: list[str]) -> str:
+    """What a checkpointed cell's data is: the graphs' fingerprint and the measured latencies."""
+    h = hashlib.sha256(ds.fingerprint().encode())
+    for t in targets:
+        h.update(np.ascontiguousarray(ds.targets[t], dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
 def zoo_predict(method: str, hp: dict, train, test, targets: list[str], seed: int,
                 device: str = "cpu") -> dict[str, np.ndarray]:
     """``method``'s predictions on every row of ``test`` for each latency target (NaN where the row
@@ -392,7 +401,7 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
     targets, groups = args.zoo_targets, zoo_latency.row_families(ds)
     families = sorted(set(groups.tolist()))
     cap = args.train_per_family or None
-    checkpoint = seed_checkpoint(path)
+    checkpoint, data_id = seed_checkpoint(path), data_key(ds, targets)
     for protocol in args.zoo_protocols:
         folds = [None] if protocol == "in-domain" else families
         for method in args.zoo_methods:
@@ -401,7 +410,7 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
             hp = {**ZOO_METHODS[method], **({"size_buckets": True} if method in ZOO_TORCH else {}),
                   **({"epochs": args.zoo_epochs} if method in ZOO_TORCH and args.zoo_epochs else {})}
             per_seed, seconds, train_sizes = [], [], {}
-            key = [ds.fingerprint(), protocol, method, hp, targets, cap, args.test_fraction]
+            key = [data_id, protocol, method, hp, targets, cap, args.test_fraction]
             for seed in seeds:
                 done = checkpoint.get(key, seed)
                 if done is None:
@@ -489,7 +498,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     plats = {t: Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets}
     cap = args.train_per_family or None
     hp = {**ZOO_METHODS["ledg"], "size_buckets": True, **({"epochs": args.zoo_epochs} if args.zoo_epochs else {})}
-    checkpoint = seed_checkpoint(path)
+    checkpoint, data_id = seed_checkpoint(path), data_key(ds, targets)
     folds = {seed: splits.create("in-domain", groups=groups, train_per_family=cap, seed=seed,
                                  test_fraction=args.test_fraction).split(len(ds)) for seed in seeds}
     n_train = min(len(f.train) for f in folds.values())
@@ -512,7 +521,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
         zero: dict[tuple, list[dict]] = {}
         few: dict[tuple, list[dict]] = {}
         seconds: dict[str, list[float]] = {}
-        key = [ds.fingerprint(), "platforms", held, targets, sorted(args.platform_methods), shots, hp, cap,
+        key = [data_id, "platforms", held, targets, sorted(args.platform_methods), shots, hp, cap,
                args.test_fraction]
         for seed in seeds:
             done = checkpoint.get(key, seed)  # a seed finished before the run was stopped, else None
