@@ -146,10 +146,11 @@ def spec_transfer(ds, seen: list[str], train_idx: np.ndarray, setting: str, test
     return np.exp(laws[:, 0].mean() * np.log(flops[test_idx]) + spec_features(setting) @ coef)
 
 
-def calibrate(zero: np.ndarray, y: np.ndarray, target_zero: np.ndarray) -> np.ndarray:
-    """Fit log y = a log zero + b on the support rows, apply to ``target_zero``."""
-    a, b = power_law(zero, y)
-    return np.exp(a * np.log(target_zero) + b)
+def power_law_predict(x: np.ndarray, y: np.ndarray, x_new: np.ndarray) -> np.ndarray:
+    """Fit log y = a log x + b (:func:`power_law`) and apply it to ``x_new``: a FLOPs-linear
+    predictor when x is FLOPs, the calibration of zero-shot predictions when x is those."""
+    a, b = power_law(x, y)
+    return np.exp(a * np.log(x_new) + b)
 
 
 def _done(path: Path, protocol: str, method: str, variant: str, settings: list[str], seeds: list[int],
@@ -222,15 +223,15 @@ def device_cells(ds, device: str, args, seeds: list[int], path: Path) -> None:
             sub = support_idx[:k]
             for s in unseen:
                 y_sup, y_test = ds.targets[f"latency_{s}"][sub], ds.targets[f"latency_{s}"][test_idx]
-                fl = power_law(ds.targets["flops"][sub], y_sup)
-                cand = {("flops-linear", "default"): np.exp(fl[0] * np.log(ds.targets["flops"][test_idx]) + fl[1])}
+                cand = {("flops-linear", "default"): power_law_predict(ds.targets["flops"][sub], y_sup,
+                                                                       ds.targets["flops"][test_idx])}
                 ka = models.create("kernel-additive", position=False).fit(
                     ds.subset(sub), f"latency_{s}")
                 cand[("kernel-additive", "default")] = ka.predict(ds.subset(test_idx))
                 for (method, _), per_setting in preds.items():
                     if method in ("ledg", "nearest-device"):
                         z = per_setting[s]
-                        cand[(method, "calibrated")] = calibrate(z[:k], y_sup, z[n_sup:])
+                        cand[(method, "calibrated")] = power_law_predict(z[:k], y_sup, z[n_sup:])
                 for (method, variant), p in cand.items():
                     few.setdefault((method, variant, k), [{} for _ in seeds])[seeds.index(seed)][s] = metrics(y_test, p)
     info = {"test_archs": args.test_archs, "seen_settings": len(seen), "nearest": near}
@@ -258,10 +259,8 @@ def report(label, method, variant, per_seed, settings):
               f"rho {rho:.3f}", flush=True)
 
 
-def cross_space(args, path: Path) -> None:
+def cross_space(nb, fb, ofa, shared: list[str], args, path: Path) -> None:
     """FLOPs-linear fitted on NB201 + FBNet, tested on OFA, per shared setting (module docstring)."""
-    nb, fb, ofa = (data.load(n, data_dir=args.data_dir) for n in ("nb201-latency", "fbnet-latency", "ofa-latency"))
-    shared = [s for s in help_settings(ofa) if s in help_settings(nb) and s in help_settings(fb)]
     if args.resume and _done(path, "cross-space", "flops-linear", "default", shared, None, len(nb) + len(fb)):
         return
     out = {}  # deterministic (least squares on all rows): one run, no seeds
@@ -270,10 +269,9 @@ def cross_space(args, path: Path) -> None:
         x = np.concatenate([nb.targets["flops"], fb.targets["flops"]])
         y = np.concatenate([nb.targets[col], fb.targets[col]])
         ok = ~np.isnan(y)
-        a, b = power_law(x[ok], y[ok])
         yo = ofa.targets[col]
         m = ~np.isnan(yo)
-        out[s] = metrics(yo[m], np.exp(a * np.log(ofa.targets["flops"][m]) + b))
+        out[s] = metrics(yo[m], power_law_predict(x[ok], y[ok], ofa.targets["flops"][m]))
     per_seed = [out]
     for s in shared:
         write_records(path, records("cross-space", "flops-linear", "default", SETTINGS[s].device, [s], per_seed,
@@ -281,13 +279,11 @@ def cross_space(args, path: Path) -> None:
     report("cross-space", "flops-linear", "default", per_seed, shared)
 
 
-def cross_space_ledg(args, path: Path, seeds: list[int]) -> None:
+def cross_space_ledg(nb, fb, ofa, shared: list[str], args, path: Path, seeds: list[int]) -> None:
     """LeDG-Former fitted on NB201 + FBNet (``--train-per-setting`` archs of each on every shared
     setting, stacked with the settings' texts), tested zero-shot on OFA subnets: it never saw an
     OFA architecture, and knows OFA's ops (``mbconv_k7_e4`` ...) only through their names'
     language embeddings, so the training set's op vocabulary is the three spaces' union."""
-    nb, fb, ofa = (data.load(n, data_dir=args.data_dir) for n in ("nb201-latency", "fbnet-latency", "ofa-latency"))
-    shared = [s for s in help_settings(ofa) if s in help_settings(nb) and s in help_settings(fb)]
     train_size = 2 * args.train_per_setting
     if args.resume and _done(path, "cross-space", "ledg", "default", shared, seeds, train_size):
         return
@@ -458,8 +454,8 @@ def platform_seed(ds, args, hp: dict, held: str, seen: list[str], near: str, fol
     zero_p: dict[str, np.ndarray] = {}  # zero-shot predictions on the support, then the test rows
     t0 = time.perf_counter()
     zero_p["nearest-platform|default"] = ds.targets[near][rows]
-    a, b = power_law(np.tile(flops[train_idx], len(seen)), np.concatenate([ds.targets[t][train_idx] for t in seen]))
-    zero_p["flops-linear|transfer"] = np.exp(a * np.log(flops[rows]) + b)
+    zero_p["flops-linear|transfer"] = power_law_predict(
+        np.tile(flops[train_idx], len(seen)), np.concatenate([ds.targets[t][train_idx] for t in seen]), flops[rows])
     seconds = {"baselines": time.perf_counter() - t0}
     if "ledg" in args.platform_methods:
         t0 = time.perf_counter()
@@ -472,15 +468,14 @@ def platform_seed(ds, args, hp: dict, held: str, seen: list[str], near: str, fol
     few = {}
     for k in shots:
         sup = support[:k]
-        fl = power_law(flops[sup], y[sup])
-        few[f"flops-linear|default|{k}"] = scored(np.exp(fl[0] * np.log(flops[test_idx]) + fl[1]))
+        few[f"flops-linear|default|{k}"] = scored(power_law_predict(flops[sup], y[sup], flops[test_idx]))
         if "kernel-additive" in args.platform_methods:
             few[f"kernel-additive|default|{k}"] = scored(models.create(
                 "kernel-additive", **ZOO_METHODS["kernel-additive"]).fit(ds.subset(sup), held).predict(test))
         for name, p in zero_p.items():
             method = name.split("|")[0]
             if method in ("ledg", "nearest-platform"):
-                few[f"{method}|calibrated|{k}"] = scored(calibrate(p[:k], y[sup], p[n_sup:]))
+                few[f"{method}|calibrated|{k}"] = scored(power_law_predict(p[:k], y[sup], p[n_sup:]))
     return {"zero": {name: scored(p[n_sup:]) for name, p in zero_p.items()}, "few": few, "seconds": seconds}
 
 
@@ -650,10 +645,12 @@ def main(argv=None) -> int:
             print(f"held-out device {device}", flush=True)
             device_cells(ds, device, args, seeds, path)
     if "cross-space" in args.protocols:
+        nb, fb, ofa = (data.load(n, data_dir=args.data_dir) for n in ("nb201-latency", "fbnet-latency", "ofa-latency"))
+        shared = [s for s in help_settings(ofa) if s in help_settings(nb) and s in help_settings(fb)]
         if "flops-linear" in args.methods:
-            cross_space(args, path)
+            cross_space(nb, fb, ofa, shared, args, path)
         if "ledg" in args.methods:
-            cross_space_ledg(args, path, seeds)
+            cross_space_ledg(nb, fb, ofa, shared, args, path, seeds)
     if args.zoo_protocols or args.platform_protocols:
         zoo = load_zoo(args, ap)
         if args.zoo_protocols:
