@@ -6,8 +6,9 @@ pool protocol (research/methods.md §5) and test it:
 * datasets: NB201 (official CIFAR-10 test accuracy ``cifar10``, pool 7,813) and NAS-Bench-Graph
   ``nbgraph-cora`` / ``nbgraph-citeseer`` (target ``perf``; FGP gives no pool size for them, so
   half the space, 13,103, the rule that reproduces NB101's and NB201's pools);
-* encoders (:data:`ENCODERS`): ``gin`` and ``gatedgcn`` with FGP's NB201 GNN settings (hidden
-  128, 3 layers, dropout 0.1, mean readout, AdamW lr 1e-3, wd 1e-6, batch 16), ``tart`` (its
+* encoders (:data:`ENCODERS`): ``gin`` (its ``fgp`` variant: FGP's GIN, whose readout pools every
+  layer's states concatenated) and ``gatedgcn`` with FGP's NB201 GNN settings (hidden 128,
+  3 layers, dropout 0.1, mean readout, AdamW lr 1e-3, wd 1e-6, batch 16), ``tart`` (its
   ``archrep`` variant) and ``ledg`` (its defaults). Fine-tuning (pairwise hinge, margin 0.5,
   32 pairs per architecture) runs each model's epochs (GNNs 200, FGP 500) and keeps the epoch
   with the best validation Kendall tau, without early stopping, as FGP selects models;
@@ -67,7 +68,7 @@ DATASETS = {"nb201": "cifar10", "nbgraph-cora": "perf", "nbgraph-citeseer": "per
 FGP_GNN = {"hidden": 128, "layers": 3, "dropout": 0.1, "weight_decay": 1e-6, "batch_size": 16}
 #: model selection by the best validation tau over all epochs (FGP's), no early stopping
 FINE_TUNE = {"patience": None}
-ENCODERS = {"gin": ("default", {**FGP_GNN, "readout": "mean"}), "gatedgcn": ("default", FGP_GNN),
+ENCODERS = {"gin": ("fgp", {}), "gatedgcn": ("default", FGP_GNN),
             "tart": ("archrep", {}), "ledg": ("default", {})}
 #: pre-training label -> (pretext task, its options); "none" fine-tunes from scratch
 PRETRAIN = {"none": (None, {}), "autoencoder": ("autoencoder", {}), "fgp": ("fgp", {}),
@@ -122,7 +123,8 @@ def pretrained_encoder(ds, encoder: str, method: str, options: dict, settings: d
 
 
 def _done(path: Path, rec: dict) -> bool:
-    keys = ("dataset", "target", "train_size", "method", "variant", "seeds", "model_seeds", "pretrain_epochs")
+    keys = ("dataset", "target", "train_size", "method", "variant", "model_variant", "seeds", "model_seeds",
+            "pretrain_epochs")
     return any(all(r.get(k) == rec[k] for k in keys) for r in read_records(path) if r.get("task") == "pretraining")
 
 
@@ -184,7 +186,8 @@ def main(argv=None) -> int:
                 for ratio in ratios:
                     n = train_size(pool, ratio)
                     probe = {"dataset": ds.name, "target": target, "train_size": n, "method": encoder,
-                             "variant": pre, "seeds": seeds, "model_seeds": model_seeds,
+                             "variant": pre, "model_variant": model_variant, "seeds": seeds,
+                             "model_seeds": model_seeds,
                              "pretrain_epochs": epochs if method is not None else None}
                     if args.resume and _done(out, probe):
                         continue

@@ -182,3 +182,22 @@ def test_too_few_labelled_training_rows(data):
     ds.targets["y"][:2] = np.nan  # one labelled row left
     with pytest.raises(ArchrepError, match="at least 2"):
         quick("gin").fit(ds, "y")
+
+
+def test_gin_jumping_knowledge_pools_every_layer(data):
+    """FGP's GIN (variant ``fgp``) reads out every layer's states concatenated: its embedding is
+    the mean-pooled states of all layers side by side, the last block being the plain readout."""
+    cfg = {**models.variant_config("gin", "fgp"), "hidden": 8, "layers": 3, "epochs": 1}
+    ds = data["prune_none"]  # padded graphs: the mean is over real nodes only
+    m = models.create("gin", progress=False, **cfg).fit(ds, "y")
+    net = m.net.eval()
+    inputs = m.network_inputs(ds.subset(range(5)))
+    with torch.no_grad():
+        emb = net.graph_embedding(**inputs)
+        states = net.layer_states(inputs["x"], inputs["agg"], inputs["mask"])
+    count = inputs["mask"].sum(dim=1, keepdim=True)
+    expected = torch.cat([s.sum(dim=1) / count for s in states], dim=-1)
+    assert net.embedding_dim == 24 and emb.shape == (5, 24)
+    assert torch.allclose(emb, expected, atol=1e-6)
+    assert not torch.allclose(emb[:, :8], emb[:, 16:])  # the layers' blocks differ
+    assert m.predict(ds).shape == (len(ds),)
