@@ -301,8 +301,12 @@ def pretraining_table() -> str:
         return _missing("pretraining.py --data-dir ../shared/data")
     ratios = sorted({r["ratio"] for r in recs})
     rows = []
-    for key in dict.fromkeys((r["dataset"], r["encoder"], r["pretrain"]) for r in recs):
-        by_ratio = {r["ratio"]: r for r in recs if (r["dataset"], r["encoder"], r["pretrain"]) == key}
+    def cell(r: dict) -> tuple:  # an encoder's model variant is part of what it is ("gin (fgp)")
+        variant = r.get("model_variant", "default")
+        return r["dataset"], r["encoder"] + ("" if variant == "default" else f" ({variant})"), r["pretrain"]
+
+    for key in dict.fromkeys(map(cell, recs)):
+        by_ratio = {r["ratio"]: r for r in recs if cell(r) == key}
         first = next(iter(by_ratio.values()))
         rows.append([*key, f"{first['pool_size']:,}", first["pretrain_epochs"] or "–", f"{first['pretrain_seconds']:.0f}"]
                     + [f"{_pm(by_ratio[q])} ({_pm(by_ratio[q], 'precision_at_1pct', '.2f')})" if q in by_ratio else ""
