@@ -8,7 +8,8 @@ array of ``len(ds)`` values in the target's unit. ``save(dir)`` writes a checkpo
   ``hyperparameters`` (seed included), ``target``, ``normalisation`` (``mean``, ``std`` of the
   training targets), ``data`` (``dataset``, ``space``, ``op_vocab``, ``max_nodes`` of the
   training set; ``node_features``: ``names``, ``mean``, ``std`` of the per-node features a torch
-  predictor read, when it read any) and ``history`` (one record per epoch);
+  predictor read, when it read any; ``graph_features`` likewise for its per-architecture
+  features) and ``history`` (one record per epoch);
 * ``weights.pt``: ``torch.save`` of a state dict of tensors (empty for predictors without weights),
   read back with ``torch.load(weights_only=True)``. No pickled Python objects.
 
@@ -301,7 +302,12 @@ class EncoderNet(torch.nn.Module):
     (:mod:`archrep.pretrain`) attach to any encoder: ``graph_embedding(**inputs)`` -> (B,
     ``embedding_dim``) is what the score head reads, ``score(h)`` -> (B,) is the head, and
     ``forward(**inputs) = score(graph_embedding(**inputs))``. The head's parameters are those
-    whose names start with ``head_prefix``; pre-training transfers all the others."""
+    whose names start with ``head_prefix`` or ``graph_feature_proj.`` (:meth:`is_head_parameter`);
+    pre-training transfers all the others.
+
+    ``graph_features`` (B, F), an optional input that only ``forward`` reads: per-architecture
+    features (FLOPs, memory traffic, ...) whose linear projection (:meth:`add_graph_features`) is
+    added to the graph embedding before the head, as NNLQP's static features join its readout."""
 
     embedding_dim: int
     head_prefix: str = "head."
@@ -316,7 +322,24 @@ class EncoderNet(torch.nn.Module):
         return self.head(h).squeeze(-1)
 
     def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
-        return self.score(self.graph_embedding(**inputs))
+        graph_features = inputs.pop("graph_features", None)
+        h = self.graph_embedding(**inputs)
+        proj = getattr(self, "graph_feature_proj", None)  # set by add_graph_features
+        if proj is not None:
+            if graph_features is None:
+                raise ArchrepError(f"{type(self).__name__} was built to read {proj.in_features} graph features but "
+                                   "got none; pass the predictor's network_inputs(ds)")
+            h = h + proj(graph_features)
+        return self.score(h)
+
+    def add_graph_features(self, count: int) -> None:
+        """Read ``count`` per-architecture features (0: none) through a Linear to the embedding
+        width; called after the network is built, so that without them it initialises as before."""
+        self.graph_feature_proj = torch.nn.Linear(count, self.embedding_dim) if count else None
+
+    def is_head_parameter(self, name: str) -> bool:
+        """Whether parameter ``name`` belongs to the score head (fine-tuning trains it fresh)."""
+        return name.startswith(self.head_prefix) or name.startswith("graph_feature_proj.")
 
     def add_node_features(self, count: int, width: int) -> None:
         """Read ``count`` per-node features (0: none) through a bias-free Linear to ``width`` that
@@ -337,7 +360,7 @@ class EncoderNet(torch.nn.Module):
     def encoder_state(self) -> dict[str, torch.Tensor]:
         """The learnt parameters of the encoder (everything but the score head), detached copies.
         Buffers are left out: predictors derive them from their configuration and data."""
-        return {k: v.detach().cpu().clone() for k, v in self.named_parameters() if not k.startswith(self.head_prefix)}
+        return {k: v.detach().cpu().clone() for k, v in self.named_parameters() if not self.is_head_parameter(k)}
 
 
 class TorchPredictor(Predictor):
@@ -371,6 +394,13 @@ class TorchPredictor(Predictor):
     with features refuses a dataset without the same feature names. Datasets without features
     (NAS cells) give exactly the network and predictions of ``node_features=False``.
 
+    ``graph_features``: names of the dataset's per-architecture columns (``targets``, e.g.
+    ``["flops", "macs", "params"]``) read as graph-level inputs, as NNLQP's predictor reads its
+    static features (research/methods.md §2): log(1 + x), standardised with the training set's
+    mean/std (kept in ``data_info``), projected by a Linear and added to the graph embedding
+    before the score head (:class:`EncoderNet`). Empty (the default): none. A column that is
+    missing, not finite or negative is an error naming it.
+
     ``size_buckets``: batch training rows of similar graph size together (:mod:`archrep.train.fit`),
     so that a batch of small graphs is not padded to the dataset's largest; for datasets whose
     graph sizes vary widely (the model zoo). Off by default: it changes which rows share a batch
@@ -382,7 +412,7 @@ class TorchPredictor(Predictor):
         "epochs": 100, "batch_size": 32, "lr": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw",
         "scheduler": "cosine", "loss": "hinge", "margin": 0.5, "pair_ratio": 32.0, "mse_weight": 1.0,
         "hinge_weight": 1.0, "patience": 30, "grad_clip": None, "standardize": True, "init": None,
-        "log_target": False, "size_buckets": False,
+        "log_target": False, "size_buckets": False, "graph_features": [],
     }
     choices: ClassVar[dict] = {"optimizer": tuple(trainer.OPTIMIZERS), "scheduler": trainer.SCHEDULERS,
                                "loss": tuple(LOSSES.names())}
@@ -431,9 +461,21 @@ class TorchPredictor(Predictor):
         self.data_info = data_info(ds)
         if self.config.get("node_features") and ds.node_features is not None:
             self.data_info["node_features"] = node_feature_stats(ds)
+        if self.config["graph_features"]:
+            values = self._graph_feature_values(ds, self.config["graph_features"])
+            std = values.std(axis=0)
+            self.data_info["graph_features"] = {"names": list(self.config["graph_features"]),
+                                                "mean": values.mean(axis=0).tolist(),
+                                                "std": np.where(std > 1e-6, std, 1.0).tolist()}
         self._prepare(target)
         trainer.seed_everything(self.config["seed"])
-        return self.build_network()
+        return self._built_network()
+
+    def _built_network(self) -> EncoderNet:
+        """``build_network()`` with the graph-feature input the config asks for."""
+        net = self.build_network()
+        net.add_graph_features(len(self.data_info.get("graph_features", {}).get("names", [])))
+        return net
 
     def encode(self, ops: np.ndarray, adj: np.ndarray) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -450,7 +492,28 @@ class TorchPredictor(Predictor):
         inputs = self.encode(self._aligned_ops(ds), ds.adj)
         if self.node_feature_count:
             inputs["node_features"] = self._standardised_features(ds)
+        info = self.data_info.get("graph_features")
+        if info:
+            mean, std = np.asarray(info["mean"]), np.asarray(info["std"])
+            values = (self._graph_feature_values(ds, info["names"]) - mean) / std
+            inputs["graph_features"] = torch.from_numpy(values.astype(np.float32))
         return inputs
+
+    def _graph_feature_values(self, ds: ArchDataset, names: list[str]) -> np.ndarray:
+        """float64 (N, F): log(1 + x) of ``ds``'s per-architecture columns ``names``."""
+        cols = []
+        for name in names:
+            if name not in ds.targets:
+                raise ArchrepError(f"model {self.name!r}: graph feature {name!r} is not a column of dataset "
+                                   f"{ds.name!r} (it has {', '.join(sorted(ds.targets))}); choose graph_features "
+                                   "among them")
+            x = np.asarray(ds.targets[name], dtype=np.float64)
+            if not np.isfinite(x).all() or (x < 0).any():
+                raise ArchrepError(f"model {self.name!r}: graph feature {name!r} of dataset {ds.name!r} has missing "
+                                   "or negative values; graph features must be non-negative counts (FLOPs, bytes, "
+                                   "parameters)")
+            cols.append(np.log1p(x))
+        return np.stack(cols, axis=1)
 
     def _standardised_features(self, ds: ArchDataset) -> torch.Tensor:
         """float32 (N, M, F): ``ds``'s node features standardised with the training statistics, 0 on
@@ -525,7 +588,7 @@ class TorchPredictor(Predictor):
                          and len(info["names"]) == len(info["mean"]) == len(info["std"])):
             raise DataError(f"model {self.name!r}: the checkpoint's node feature statistics (data.node_features) need "
                             "equally long 'names', 'mean' and 'std' lists; the checkpoint is corrupt, save it again")
-        self.net = self.build_network()
+        self.net = self._built_network()
         try:
             self.net.load_state_dict(state)
         except RuntimeError as exc:

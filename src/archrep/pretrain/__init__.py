@@ -126,7 +126,7 @@ class PretrainedEncoder:
                                "its manifest)")
         net = predictor.net
         params = dict(net.named_parameters())
-        expected = {k for k in params if not k.startswith(net.head_prefix)}
+        expected = {k for k in params if not net.is_head_parameter(k)}
         if set(self.state) != expected:
             missing, extra = sorted(expected - set(self.state)), sorted(set(self.state) - expected)
             raise DataError(f"{self._where()}: its tensors do not match the {predictor.name!r} network (missing "
@@ -209,6 +209,7 @@ def pretrain(ds: ArchDataset, encoder: str = "gin", method: str = "fgp", *, enco
     net.to(dev)
     heads.to(dev)
     inputs, targets = predictor.network_inputs(ds), task.targets
+    inputs.pop("graph_features", None)  # they feed the score head (EncoderNet), not the encoder
     opt = torch.optim.AdamW([*net.parameters(), *heads.parameters()], lr=lr, weight_decay=weight_decay)
     shuffle = torch.Generator().manual_seed(seed)
     history: list[dict] = []
