@@ -44,7 +44,9 @@ FLOPs and memory traffic, ``kernel_costs=True``, fitted on relative errors, ``re
 ``position=False``: positions mean nothing across zoo graphs), ``gin``, ``tart`` (its ``archrep`` variant) and ``ledg``, all torch ones with MSE on log
 latency and size-bucketed batches (``size_buckets``: zoo graphs have 20 to 600 nodes); every method but ``ledg`` fits one model per platform, ``ledg`` one model over all
 platforms stacked as rows with each row's platform text as its platform token
-(:func:`archrep.data.zoo_latency.stack_platforms`). MAPE and Acc(10%) per test family and
+(:func:`archrep.data.zoo_latency.stack_platforms`). ``--zoo-variants default,static`` also runs
+the torch methods with our ``static`` variant: NNLQP's static features (batch, FLOPs, memory
+traffic, parameters) as graph-level inputs (:data:`ZOO_VARIANTS`). MAPE and Acc(10%) per test family and
 ``family="all"`` (the average over families), mean ± std over seeds (``runs``) and the best seed.
 One record per (protocol, method, family, platform); ``setting`` is the platform id, ``platform``
 its text.
@@ -114,6 +116,10 @@ ZOO_METHODS = {
     "ledg": {**LEDG, "batch_size": 16, "epochs": 30},
 }
 ZOO_TORCH = ("gin", "tart", "ledg")
+#: variants of the torch zoo methods (``--zoo-variants``): ``static`` (ours) adds NNLQP's static
+#: features, the graph's batch, FLOPs, memory traffic and parameters, as graph-level inputs
+#: (``graph_features``, :class:`archrep.models.base.TorchPredictor`)
+ZOO_VARIANTS = {"default": {}, "static": {"graph_features": ["batch", "flops", "memory", "params"]}}
 PLATFORM_PROTOCOLS = ("zero-shot-platform", "few-shot-platform")
 PLATFORM_METHODS = ("ledg", "flops-linear", "nearest-platform", "kernel-additive")
 ALL_PROTOCOLS = PROTOCOLS + ZOO_PROTOCOLS + PLATFORM_PROTOCOLS
@@ -401,10 +407,12 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
     checkpoint, data_id = seed_checkpoint(path), data_key(ds, targets)
     for protocol in args.zoo_protocols:
         folds = [None] if protocol == "in-domain" else families
-        for method in args.zoo_methods:
-            if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds):
+        cells = [(m, v) for m in args.zoo_methods for v in (args.zoo_variants if m in ZOO_TORCH else ["default"])]
+        for method, variant in cells:
+            if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds, variant):
                 continue
-            hp = {**ZOO_METHODS[method], **({"size_buckets": True} if method in ZOO_TORCH else {}),
+            hp = {**ZOO_METHODS[method], **ZOO_VARIANTS[variant],
+                  **({"size_buckets": True} if method in ZOO_TORCH else {}),
                   **({"epochs": args.zoo_epochs} if method in ZOO_TORCH and args.zoo_epochs else {})}
             per_seed, seconds, train_sizes = [], [], {}
             key = [data_id, protocol, method, hp, targets, cap, args.test_fraction]
@@ -429,12 +437,12 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
                 seconds.append(done["seconds"])
             if protocol == "in-domain":  # one training set for every family
                 train_sizes["all"] = train_sizes[families[0]]
-            recs = zoo_records(ds, protocol, method, hp, per_seed, seeds, train_sizes, seconds, args)
+            recs = zoo_records(ds, protocol, method, hp, per_seed, seeds, train_sizes, seconds, args, variant)
             write_records(path, recs)
             checkpoint.drop(key)
             for r in recs:
                 if r["family"] == "all":
-                    print(f"{protocol:16s} {r['setting']:28s} {method:18s} MAPE {100 * r['mape_mean']:7.2f} %  "
+                    print(f"{protocol:16s} {r['setting']:28s} {method + '/' + variant:18s} MAPE {100 * r['mape_mean']:7.2f} %  "
                           f"Acc10 {100 * r['acc10_mean']:5.1f} %  (runs {r['runs']}, {r['seconds']:.0f} s each)",
                           flush=True)
 
@@ -597,6 +605,9 @@ def main(argv=None) -> int:
     zoo.add_argument("--train-per-family", type=int, default=100,
                      help="seeded cap on each family's training architectures (default 100; 0 = all)")
     zoo.add_argument("--test-fraction", type=float, default=0.1, help="in-domain test share per family (default 0.1)")
+    zoo.add_argument("--zoo-variants", default="default",
+                     help=f"comma-separated variants of the torch zoo methods, of {', '.join(ZOO_VARIANTS)} "
+                          "(default: default)")
     zoo.add_argument("--zoo-epochs", type=int, help="epochs of gin, tart and ledg (default: gin 100, tart and ledg 30)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 seed; devices " + ", ".join(QUICK_DEVICES) + ", 100 archs per seen setting, "
@@ -626,6 +637,10 @@ def main(argv=None) -> int:
     if args.platform_protocols and not args.platform_methods:
         ap.error(f"none of the methods {', '.join(given)} runs across zoo platforms; use some of "
                  f"{', '.join(PLATFORM_METHODS)}")
+    args.zoo_variants = [v.strip() for v in args.zoo_variants.split(",") if v.strip()]
+    unknown = sorted(set(args.zoo_variants) - set(ZOO_VARIANTS))
+    if unknown or not args.zoo_variants:
+        ap.error(f"--zoo-variants {','.join(args.zoo_variants)}: valid variants are {', '.join(ZOO_VARIANTS)}")
     if args.train_per_family < 0:
         ap.error(f"--train-per-family {args.train_per_family}: give a positive cap, or 0 for all")
     if args.quick:

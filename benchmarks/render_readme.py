@@ -224,10 +224,14 @@ def latency_zoo_table() -> str:
     if not recs:
         return _missing("latency_prediction.py --protocols in-domain,leave-family-out")
     order = ("flops-linear", "flops-macs-linear", "kernel-additive", "gin", "tart", "ledg")
-    methods = sorted({r["method"] for r in recs}, key=lambda m: (order.index(m) if m in order else len(order), m))
+    def label(r: dict) -> str:  # a method's variant other than its default is a column of its own
+        return r["method"] + ("" if r.get("variant", "default") == "default" else f" ({r['variant']})")
+
+    methods = sorted({label(r) for r in recs},
+                     key=lambda m: (order.index(m.split()[0]) if m.split()[0] in order else len(order), m))
     lines = []
     for protocol, setting in dict.fromkeys((r["protocol"], r["setting"]) for r in recs):
-        cell = {(r["family"], r["method"]): r for r in recs if (r["protocol"], r["setting"]) == (protocol, setting)}
+        cell = {(r["family"], label(r)): r for r in recs if (r["protocol"], r["setting"]) == (protocol, setting)}
         families = sorted({f for f, _ in cell if f != "all"}) + ["all"]
         rows = [["average" if f == "all" else f]
                 + [f"{_pm(cell.get((f, m)), 'mape', '.2f', 100)} / {_pm(cell.get((f, m)), 'acc10', '.1f', 100)}"
