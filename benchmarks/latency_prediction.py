@@ -447,10 +447,16 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
                           flush=True)
 
 
-def platform_seed(ds, args, hp: dict, held: str, seen: list[str], near: str, fold, seed: int, shots: list[int],
-                  families: list[str]) -> dict:
-    """One seed of one held-out platform (module docstring): JSON-ready {"zero": {"method|variant":
-    [[family, metrics], ...]}, "few": {"method|variant|k": ...}, "seconds": {"baselines", "ledg"}}."""
+def calibrated(variant: str) -> str:
+    """The few-shot variant name of a zero-shot predictor ``variant`` calibrated on the k."""
+    return "calibrated" if variant == "default" else f"calibrated-{variant}"
+
+
+def platform_seed(ds, args, ledg_hp: dict[str, dict], held: str, seen: list[str], near: str, fold, seed: int,
+                  shots: list[int], families: list[str]) -> dict:
+    """One seed of one held-out platform (module docstring), ``ledg`` fitted once per variant of
+    ``ledg_hp``: JSON-ready {"zero": {"method|variant": [[family, metrics], ...]}, "few":
+    {"method|variant|k": ...}, "seconds": {"baselines", "ledg|variant"}}."""
     flops, y = ds.targets["flops"], ds.targets[held]
     train_idx, test_idx = fold.train, fold.test
     support = np.random.default_rng(seed).permutation(train_idx)[:max(shots, default=0)]
@@ -466,14 +472,14 @@ def platform_seed(ds, args, hp: dict, held: str, seen: list[str], near: str, fol
     zero_p["flops-linear|transfer"] = power_law_predict(
         np.tile(flops[train_idx], len(seen)), np.concatenate([ds.targets[t][train_idx] for t in seen]), flops[rows])
     seconds = {"baselines": time.perf_counter() - t0}
-    if "ledg" in args.platform_methods:
+    for variant, hp in (ledg_hp.items() if "ledg" in args.platform_methods else ()):
         t0 = time.perf_counter()
         model = models.create("ledg", seed=seed, progress=False, device=args.device, **hp).fit(
             zoo_latency.stack_platforms(ds.subset(train_idx), seen), TARGET)
-        zero_p["ledg|default"] = model.predict(zoo_latency.stack_platforms(ds.subset(rows), [held]))
-        seconds["ledg"] = time.perf_counter() - t0
-        print(f"  seed {seed}: ledg fit on {len(train_idx)} archs x {len(seen)} platforms in {seconds['ledg']:.0f} s",
-              flush=True)
+        zero_p[f"ledg|{variant}"] = model.predict(zoo_latency.stack_platforms(ds.subset(rows), [held]))
+        seconds[f"ledg|{variant}"] = time.perf_counter() - t0
+        print(f"  seed {seed}: ledg/{variant} fit on {len(train_idx)} archs x {len(seen)} platforms in "
+              f"{seconds[f'ledg|{variant}']:.0f} s", flush=True)
     few = {}
     for k in shots:
         sup = support[:k]
@@ -482,9 +488,9 @@ def platform_seed(ds, args, hp: dict, held: str, seen: list[str], near: str, fol
             few[f"kernel-additive|default|{k}"] = scored(models.create(
                 "kernel-additive", **ZOO_METHODS["kernel-additive"]).fit(ds.subset(sup), held).predict(test))
         for name, p in zero_p.items():
-            method = name.split("|")[0]
+            method, variant = name.split("|")
             if method in ("ledg", "nearest-platform"):
-                few[f"{method}|calibrated|{k}"] = scored(power_law_predict(p[:k], y[sup], p[n_sup:]))
+                few[f"{method}|{calibrated(variant)}|{k}"] = scored(power_law_predict(p[:k], y[sup], p[n_sup:]))
     return {"zero": {name: scored(p[n_sup:]) for name, p in zero_p.items()}, "few": few, "seconds": seconds}
 
 
@@ -502,6 +508,8 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     plats = {t: Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets}
     cap = args.train_per_family or None
     hp = {**ZOO_METHODS["ledg"], "size_buckets": True, **({"epochs": args.zoo_epochs} if args.zoo_epochs else {})}
+    ledg_hp = {v: {**hp, **ZOO_VARIANTS[v]} for v in args.zoo_variants}
+    record_hp = {("ledg", v): h for v, h in ledg_hp.items()} | {("ledg", calibrated(v)): h for v, h in ledg_hp.items()}
     checkpoint, data_id = seed_checkpoint(path), data_key(ds, targets)
     folds = {seed: splits.create("in-domain", groups=groups, train_per_family=cap, seed=seed,
                                  test_fraction=args.test_fraction).split(len(ds)) for seed in seeds}
@@ -509,8 +517,8 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     shots = [k for k in SHOTS if k <= n_train] if "few-shot-platform" in args.platform_protocols else []
     if "few-shot-platform" in args.platform_protocols and len(shots) < len(SHOTS):
         print(f"few-shot-platform: only {n_train} training archs, so k = {shots or 'none'} of {list(SHOTS)}", flush=True)
-    zero_cells = [("ledg", "default"), ("flops-linear", "transfer"), ("nearest-platform", "default")]
-    few_cells = [("flops-linear", "default"), ("kernel-additive", "default"), ("ledg", "calibrated"),
+    zero_cells = [*(("ledg", v) for v in ledg_hp), ("flops-linear", "transfer"), ("nearest-platform", "default")]
+    few_cells = [("flops-linear", "default"), ("kernel-additive", "default"), *(("ledg", calibrated(v)) for v in ledg_hp),
                  ("nearest-platform", "calibrated")]
     zero_cells = [c for c in zero_cells if c[0] in args.platform_methods and "zero-shot-platform" in args.platform_protocols]
     few_cells = [c for c in few_cells if c[0] in args.platform_methods] if shots else []
@@ -525,12 +533,12 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
         zero: dict[tuple, list[dict]] = {}
         few: dict[tuple, list[dict]] = {}
         seconds: dict[str, list[float]] = {}
-        key = [data_id, "platforms", held, targets, sorted(args.platform_methods), shots, hp, cap,
+        key = [data_id, "platforms", held, targets, sorted(args.platform_methods), shots, ledg_hp, cap,
                args.test_fraction]
         for seed in seeds:
             done = checkpoint.get(key, seed)  # a seed finished before the run was stopped, else None
             if done is None:
-                done = platform_seed(ds, args, hp, held, seen, near, folds[seed], seed, shots, families)
+                done = platform_seed(ds, args, ledg_hp, held, seen, near, folds[seed], seed, shots, families)
                 checkpoint.put(key, seed, done)
             for name, scores in done["zero"].items():
                 zero.setdefault(tuple(name.split("|")), []).append({(held, f): m for f, m in scores})
@@ -541,16 +549,21 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
                 seconds.setdefault(name, []).append(value)
         info = {"held_out_platform": held, "seen_platforms": seen, "nearest_platform": near}
         recs = []
+        def cost(method: str, variant: str) -> list[float]:  # a calibrated ledg costs its zero-shot fit
+            if method != "ledg":
+                return seconds["baselines"]
+            return seconds[f"ledg|{next(v for v in ledg_hp if variant in (v, calibrated(v)))}"]
+
         for (method, variant), per_seed in zero.items():
             if (method, variant) in zero_cells:
-                recs += zoo_records(ds, "zero-shot-platform", method, hp if method == "ledg" else {}, per_seed, seeds,
-                                    dict.fromkeys([*families, "all"], n_train),
-                                    seconds.get(method, seconds["baselines"]), args, variant, info)
+                recs += zoo_records(ds, "zero-shot-platform", method, record_hp.get((method, variant), {}), per_seed,
+                                    seeds, dict.fromkeys([*families, "all"], n_train), cost(method, variant), args,
+                                    variant, info)
         for (method, variant, k), per_seed in few.items():
             if (method, variant) in few_cells:
-                recs += zoo_records(ds, "few-shot-platform", method, hp if method == "ledg" else {}, per_seed, seeds,
-                                    dict.fromkeys([*families, "all"], k),
-                                    seconds.get(method, seconds["baselines"]), args, variant, info)
+                recs += zoo_records(ds, "few-shot-platform", method, record_hp.get((method, variant), {}), per_seed,
+                                    seeds, dict.fromkeys([*families, "all"], k), cost(method, variant), args,
+                                    variant, info)
         write_records(path, recs)
         checkpoint.drop(key)
         for r in recs:

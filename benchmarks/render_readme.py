@@ -224,14 +224,11 @@ def latency_zoo_table() -> str:
     if not recs:
         return _missing("latency_prediction.py --protocols in-domain,leave-family-out")
     order = ("flops-linear", "flops-macs-linear", "kernel-additive", "gin", "tart", "ledg")
-    def label(r: dict) -> str:  # a method's variant other than its default is a column of its own
-        return r["method"] + ("" if r.get("variant", "default") == "default" else f" ({r['variant']})")
-
-    methods = sorted({label(r) for r in recs},
+    methods = sorted({_label(r) for r in recs},
                      key=lambda m: (order.index(m.split()[0]) if m.split()[0] in order else len(order), m))
     lines = []
     for protocol, setting in dict.fromkeys((r["protocol"], r["setting"]) for r in recs):
-        cell = {(r["family"], label(r)): r for r in recs if (r["protocol"], r["setting"]) == (protocol, setting)}
+        cell = {(r["family"], _label(r)): r for r in recs if (r["protocol"], r["setting"]) == (protocol, setting)}
         families = sorted({f for f, _ in cell if f != "all"}) + ["all"]
         rows = [["average" if f == "all" else f]
                 + [f"{_pm(cell.get((f, m)), 'mape', '.2f', 100)} / {_pm(cell.get((f, m)), 'acc10', '.1f', 100)}"
@@ -306,8 +303,7 @@ def pretraining_table() -> str:
     ratios = sorted({r["ratio"] for r in recs})
     rows = []
     def cell(r: dict) -> tuple:  # an encoder's model variant is part of what it is ("gin (fgp)")
-        variant = r.get("model_variant", "default")
-        return r["dataset"], r["encoder"] + ("" if variant == "default" else f" ({variant})"), r["pretrain"]
+        return r["dataset"], _label({"method": r["encoder"], "variant": r.get("model_variant", "default")}), r["pretrain"]
 
     for key in dict.fromkeys(map(cell, recs)):
         by_ratio = {r["ratio"]: r for r in recs if cell(r) == key}
