@@ -63,6 +63,8 @@ every platform are used, so every fold tests the same models).
 * ``few-shot-platform``: k = 10 and 50 training architectures measured on P (``train_size`` = k):
   ``flops-linear`` and ``kernel-additive`` fitted on the k, and ``ledg`` / ``nearest-platform``
   calibrated on them (variant ``calibrated``, as for the devices).
+* ``--zoo-variants`` runs ``ledg`` once per variant here too: ``static`` zero-shot, and
+  ``calibrated-static`` few-shot.
 
 Records also carry ``held_out_platform``, ``seen_platforms`` and ``nearest_platform``. CPU-scaled defaults: ``--train-per-family 100`` (a seeded cap on each family's training
 architectures; 0 = all, NNLQP's 1,800), epochs gin 100, tart and ledg 30 (``--zoo-epochs`` sets all), ledg in batches of 16; each (protocol, method) cell is
