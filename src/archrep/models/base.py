@@ -238,10 +238,15 @@ def data_info(ds: ArchDataset) -> dict:
 def node_feature_stats(ds: ArchDataset) -> dict:
     """``names`` and per-column ``mean`` / ``std`` of ``ds``'s node features over its real nodes
     (std 1 for a constant column, which then standardises to 0), as JSON lists."""
-    real = ds.node_features[ds.ops >= 0].astype(np.float64)
-    std = real.std(axis=0)
-    return {"names": list(ds.node_feature_names), "mean": real.mean(axis=0).tolist(),
-            "std": np.where(std > 1e-6, std, 1.0).tolist()}
+    return {"names": list(ds.node_feature_names), **column_stats(ds.node_features[ds.ops >= 0])}
+
+
+def column_stats(values: np.ndarray) -> dict:
+    """``mean`` and ``std`` of the columns of ``values`` (rows x columns) as JSON lists, std 1 for a
+    constant column (which then standardises to 0)."""
+    values = np.asarray(values, dtype=np.float64)
+    std = values.std(axis=0)
+    return {"mean": values.mean(axis=0).tolist(), "std": np.where(std > 1e-6, std, 1.0).tolist()}
 
 
 def load(path: str | Path, *, progress: bool = False, device: str = "cpu") -> Predictor:
@@ -395,7 +400,7 @@ class TorchPredictor(Predictor):
     (NAS cells) give exactly the network and predictions of ``node_features=False``.
 
     ``graph_features``: names of the dataset's per-architecture columns (``targets``, e.g.
-    ``["flops", "macs", "params"]``) read as graph-level inputs, as NNLQP's predictor reads its
+    ``["flops", "memory", "params"]``) read as graph-level inputs, as NNLQP's predictor reads its
     static features (research/methods.md §2): log(1 + x), standardised with the training set's
     mean/std (kept in ``data_info``), projected by a Linear and added to the graph embedding
     before the score head (:class:`EncoderNet`). Empty (the default): none. A column that is
@@ -462,11 +467,9 @@ class TorchPredictor(Predictor):
         if self.config.get("node_features") and ds.node_features is not None:
             self.data_info["node_features"] = node_feature_stats(ds)
         if self.config["graph_features"]:
-            values = self._graph_feature_values(ds, self.config["graph_features"])
-            std = values.std(axis=0)
-            self.data_info["graph_features"] = {"names": list(self.config["graph_features"]),
-                                                "mean": values.mean(axis=0).tolist(),
-                                                "std": np.where(std > 1e-6, std, 1.0).tolist()}
+            names = list(self.config["graph_features"])
+            self.data_info["graph_features"] = {"names": names,
+                                                **column_stats(self._graph_feature_values(ds, names))}
         self._prepare(target)
         trainer.seed_everything(self.config["seed"])
         return self._built_network()
