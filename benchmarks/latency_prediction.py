@@ -511,7 +511,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     cap = args.train_per_family or None
     hp = {**ZOO_METHODS["ledg"], "size_buckets": True, **({"epochs": args.zoo_epochs} if args.zoo_epochs else {})}
     ledg_hp = {v: {**hp, **ZOO_VARIANTS[v]} for v in args.zoo_variants}
-    record_hp = {("ledg", v): h for v, h in ledg_hp.items()} | {("ledg", calibrated(v)): h for v, h in ledg_hp.items()}
+    ledg_of = {name: v for v in ledg_hp for name in (v, calibrated(v))}  # a ledg record's variant -> its fit
     checkpoint, data_id = seed_checkpoint(path), data_key(ds, targets)
     folds = {seed: splits.create("in-domain", groups=groups, train_per_family=cap, seed=seed,
                                  test_fraction=args.test_fraction).split(len(ds)) for seed in seeds}
@@ -550,22 +550,15 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
             for name, value in done["seconds"].items():
                 seconds.setdefault(name, []).append(value)
         info = {"held_out_platform": held, "seen_platforms": seen, "nearest_platform": near}
+        cells = [("zero-shot-platform", m, v, n_train, runs) for (m, v), runs in zero.items() if (m, v) in zero_cells]
+        cells += [("few-shot-platform", m, v, k, runs) for (m, v, k), runs in few.items() if (m, v) in few_cells]
         recs = []
-        def cost(method: str, variant: str) -> list[float]:  # a calibrated ledg costs its zero-shot fit
-            if method != "ledg":
-                return seconds["baselines"]
-            return seconds[f"ledg|{next(v for v in ledg_hp if variant in (v, calibrated(v)))}"]
-
-        for (method, variant), per_seed in zero.items():
-            if (method, variant) in zero_cells:
-                recs += zoo_records(ds, "zero-shot-platform", method, record_hp.get((method, variant), {}), per_seed,
-                                    seeds, dict.fromkeys([*families, "all"], n_train), cost(method, variant), args,
-                                    variant, info)
-        for (method, variant, k), per_seed in few.items():
-            if (method, variant) in few_cells:
-                recs += zoo_records(ds, "few-shot-platform", method, record_hp.get((method, variant), {}), per_seed,
-                                    seeds, dict.fromkeys([*families, "all"], k), cost(method, variant), args,
-                                    variant, info)
+        for protocol, method, variant, size, per_seed in cells:
+            # a ledg record (calibrated or not) carries its fit's settings and cost
+            fit = ledg_of[variant] if method == "ledg" else None
+            recs += zoo_records(ds, protocol, method, ledg_hp[fit] if fit else {}, per_seed, seeds,
+                                dict.fromkeys([*families, "all"], size),
+                                seconds[f"ledg|{fit}"] if fit else seconds["baselines"], args, variant, info)
         write_records(path, recs)
         checkpoint.drop(key)
         for r in recs:
