@@ -290,7 +290,12 @@ def search_table() -> str:
     rows = [[r["dataset"], r["method"], r["variant"], r["protocol"], len(r["seeds"]),
              _pm(r, "accuracy", ".2f") or "–", _pm(r, "regret", ".2f") or "–", _pm(r, "seconds", ".3f")]
             for r in recs]
-    notes = [f"{r['dataset']}: {r['note']} (params {_pm(r, 'params', ',.0f')})." for r in recs if r.get("note")]
+    notes = [f"{r['dataset']}: {r['note']} (params {_pm(r, 'params', ',.0f')})." for r in recs
+             if r.get("note") and r.get("target") == "none"]
+    notes += [f"{r['dataset']} ({r['target']}, {r['protocol']}): the found ViT of each run trained with the ground "
+              f"truth's recipe {r['recipe_digest']}; random search takes the best of {r['random_queries']} ViTs of the "
+              f"ground truth under the budget ({r['ground_truth_in_budget']} there: mean {r['mean_in_ground_truth']:.2f} %, "
+              f"best {r['best_in_ground_truth']:.2f} %)." for r in recs if r.get("random_queries")]
     cols = ["dataset", "strategy", "objective", "protocol", "runs", "accuracy (%)", "regret", "seconds / run"]
     return "\n".join(_md(cols, rows, left=4) + [""] + notes + [_provenance(recs)])
 
@@ -343,6 +348,12 @@ def proxies_table() -> str:
     spectral = sorted({r["method"] for r in recs if r["variant"] != "default"})
     note = (f"NTK-family rows ({', '.join(spectral)}) show the condition number, oriented so that higher predicts "
             "better; the other spectral statistics are in the JSON. " if spectral else "")
+    versus = [f"{r['method']} on {r['dataset']} {r['spearman_minus_ntk']:+.3f} "
+              f"[{r['spearman_minus_ntk_ci95'][0]:+.3f}, {r['spearman_minus_ntk_ci95'][1]:+.3f}]"
+              for r in shown if "spearman_minus_ntk" in r]
+    if versus:
+        note += ("ViNTK minus the NTK of the same weights, Spearman, with the paired-bootstrap 95 % interval over "
+                 "the architectures: " + "; ".join(versus) + ". ")
     return "\n".join(_md(cols, rows) + ["", note + f"Seeds {sorted({s for r in recs for s in r['seeds']})}. "
                                         + _provenance(recs)])
 

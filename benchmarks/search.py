@@ -25,9 +25,14 @@ one ``benchmarks/generation.py`` trains, trained here if absent). Records ``prot
 ``oracle-q<queries>``; ``fallbacks_mean`` counts the mutations the LM could not make (the
 space's own mutation stood in); the curves go to ``search_nb201_llm.png``.
 
-**vit-tiny** (no trained ground truth yet): proxy-driven evolution only (``--vit-runs`` runs,
-``--vit-queries`` queries, budget ``--vit-budget-params``); each record lists the found
-architectures, their params and proxy scores.
+**vit-tiny**, judged on ViTs trained here (``--vit-runs`` runs, default 10, ``--vit-queries``
+queries, budget ``--vit-budget-params``): evolution driven by each of ``--vit-proxies`` on
+Fashion-MNIST training images (``--vit-inputs``); the ViT a run ends with is trained with the
+recipe of the ``vit-tiny-fashion`` ground truth (seed 0; reused when the ground truth or
+``search_vit_trained.jsonl`` already holds it) and its test accuracy reported. Against it,
+``random`` search judged by the accuracy: the best of ``min(queries, pool)`` ViTs drawn without
+replacement from the ground truth under the budget (a uniform sample of the space), whose cost is
+their training time. Records carry the ground truth's mean and best under the budget.
 
     python benchmarks/search.py --data-dir ../shared/data                       # 10 runs x 100 queries
     python benchmarks/search.py --runs 2 --queries 20 --vit-runs 1 --vit-queries 8   # smoke run
@@ -36,6 +41,7 @@ architectures, their params and proxy scores.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -44,11 +50,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from archrep import data, proxies, spaces
+from archrep import data, nets, proxies, spaces
+from archrep.data.vit_ground_truth import ground_truth_path, read_lines
 from archrep.proxies.inputs import load_images
 from archrep.results import make_record, mean_std, write_records
 from archrep.search import OracleObjective, ProxyObjective, arch_params, run_search
 from archrep.spaces.nb201_cost import nb201_cost_table
+from archrep.train.image_classification import ImageRecipe, recipe_data, train_and_test
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -134,29 +142,87 @@ def llm_runs(args, results: Path) -> list[dict]:
     return records
 
 
-def vit_runs(args, images) -> list[dict]:
+def vit_runs(args, results: Path) -> list[dict]:
+    """vit-tiny: proxy-driven evolution under a parameter budget, each run's found ViT trained with
+    the ground truth's recipe; against random search over the ground-truth sample (module docstring)."""
+    space = spaces.get("vit-tiny")
+    images = (load_images("fashion-mnist", args.batch, split="train") if args.vit_inputs == "fashion-mnist-train"
+              else load_images(args.vit_inputs, args.batch))
+    gt = read_lines(ground_truth_path("vit-tiny-fashion"), "vit-tiny")
+    gt = [r for r in gt if r["seed"] == 0]
+    if not gt:
+        raise SystemExit("vit-tiny: no ground truth (run benchmarks/vit_ground_truth.py first, or --vit-runs 0)")
+    recipe = ImageRecipe(**gt[0]["recipe"])
+    trainer = FoundViTs(results / "search_vit_trained.jsonl", space, recipe, device=args.device)
+    pool = [(r["test_accuracy"], r["seconds"]) for r in gt if arch_params(space, r["key"]) <= args.vit_budget_params]
+    if not pool:
+        raise SystemExit(f"vit-tiny: no ground-truth ViT under {args.vit_budget_params:,.0f} params")
+    pool_acc = np.array([a for a, _ in pool])
+    common = dict(dataset="vit-tiny", target="fashion-mnist", protocol=f"budget{args.vit_budget_params:g}-q{args.vit_queries}",
+                  queries=args.vit_queries, budget_params=args.vit_budget_params, recipe_digest=recipe.digest(),
+                  ground_truth_in_budget=len(pool), best_in_ground_truth=float(pool_acc.max()),
+                  mean_in_ground_truth=float(pool_acc.mean()))
+    print(f"vit-tiny: {len(pool)} of {len(gt)} ground-truth ViTs under {args.vit_budget_params:,.0f} params "
+          f"(accuracy {pool_acc.mean():.2f} mean, {pool_acc.max():.2f} best)")
     records = []
-    for space_name in ("vit-tiny",):
-        space = spaces.get(space_name)
-        for proxy in args.vit_proxies:
-            found, secs = [], []
-            for seed in range(args.vit_runs):
-                obj = ProxyObjective(space, proxy, images, seed=seed, device=args.device)
-                r = run_search("evolution", space, obj, queries=args.vit_queries, seed=seed,
-                               budget_params=args.vit_budget_params, population=min(args.population, args.vit_queries),
-                               sample_size=min(args.sample_size, args.population, args.vit_queries))
-                found.append({"arch": r.best_arch, "params": arch_params(space, r.best_arch),
-                              "proxy_score": obj.raw(r.best_arch)})
-                secs.append(r.seconds)
-                print(f"  vit-tiny evolution {proxy} seed {seed}: {r.best_arch} ({found[-1]['params']:,} params), "
-                      f"{r.seconds:.1f} s", flush=True)
-            records.append(make_record(
-                "search", dataset=space_name, target="none", protocol=f"budget{args.vit_budget_params:g}-q{args.vit_queries}",
-                method="evolution", variant=proxy, seeds=list(range(args.vit_runs)), queries=args.vit_queries,
-                budget_params=args.vit_budget_params, found=found, **mean_std(secs, "seconds"),
-                **mean_std([f["params"] for f in found], "params"), inputs=f"{images.source}:{len(images.x)}",
-                note="no ViT ground truth yet: proxies only, found architectures reported"))
+    for proxy in args.vit_proxies:
+        found, secs, train_secs, params = [], [], [], []
+        for seed in range(args.vit_runs):
+            obj = ProxyObjective(space, proxy, images, seed=seed, device=args.device)
+            r = run_search("evolution", space, obj, queries=args.vit_queries, seed=seed,
+                           budget_params=args.vit_budget_params, population=min(args.population, args.vit_queries),
+                           sample_size=min(args.sample_size, args.population, args.vit_queries))
+            acc, t = trainer.accuracy(r.best_arch)
+            found.append({"arch": r.best_arch, "params": arch_params(space, r.best_arch),
+                          "proxy_score": obj.raw(r.best_arch), "test_accuracy": acc})
+            secs.append(r.seconds)
+            train_secs.append(t)
+            params.append(found[-1]["params"])
+            print(f"  vit-tiny evolution {proxy} seed {seed}: {r.best_arch} ({params[-1]:,} params), "
+                  f"accuracy {acc:.2f}, search {r.seconds:.1f} s", flush=True)
+        accs = [f["test_accuracy"] for f in found]
+        records.append(make_record(
+            "search", method="evolution", variant=proxy, seeds=list(range(args.vit_runs)), found=found,
+            **mean_std(accs, "accuracy"), **mean_std(secs, "seconds"), train_seconds_mean=float(np.mean(train_secs)),
+            **mean_std(params, "params"), inputs=f"{images.source}:{len(images.x)}", **common))
+    # random search judged by the trained accuracy: the best of k ViTs drawn from the ground truth
+    k = min(args.vit_queries, len(pool))
+    rng = np.random.default_rng(0)
+    draws = [rng.choice(len(pool), size=k, replace=False) for _ in range(args.vit_runs)]
+    best = [float(pool_acc[d].max()) for d in draws]
+    records.append(make_record(
+        "search", method="random", variant="accuracy", seeds=list(range(args.vit_runs)), **mean_std(best, "accuracy"),
+        seconds_mean=float(np.mean([sum(pool[i][1] for i in d) for d in draws])), seconds_std=0.0,
+        random_queries=k, note=f"best of {k} ViTs drawn without replacement from the ground truth under the budget; "
+                               "seconds: their training time", **common))
     return records
+
+
+class FoundViTs:
+    """Test accuracy of a found ViT under the ground truth's recipe (seed 0), trained once and kept
+    in a JSON-lines file (one line per net, appended at once) so that a re-run reuses it."""
+
+    def __init__(self, path: Path, space, recipe: ImageRecipe, device: str):
+        self.path, self.space, self.recipe, self.device, self.data = path, space, recipe, device, None
+        self.known = {(r["key"], r["recipe_digest"]): (r["test_accuracy"], r["seconds"]) for r in
+                      (json.loads(line) for line in (path.read_text().splitlines() if path.exists() else []) if line.strip())}
+        for r in read_lines(ground_truth_path("vit-tiny-fashion"), "vit-tiny"):
+            if r["seed"] == 0:
+                self.known.setdefault((r["key"], r["recipe_digest"]), (r["test_accuracy"], r["seconds"]))
+
+    def accuracy(self, key: str) -> tuple[float, float]:
+        """(test accuracy %, training seconds) of ``key``."""
+        cell = (self.space.key(self.space.parse(key)), self.recipe.digest())
+        if cell not in self.known:
+            self.data = self.data or recipe_data(self.recipe)
+            torch.manual_seed(0)
+            res = train_and_test(nets.vit_network(cell[0], self.space.name), self.recipe, self.data, seed=0,
+                                 device=self.device)
+            with open(self.path, "a") as f:
+                f.write(json.dumps({"key": cell[0], "seed": 0, "recipe_digest": cell[1],
+                                    "test_accuracy": res["test_accuracy"], "seconds": res["seconds"]}) + "\n")
+            self.known[cell] = (res["test_accuracy"], res["seconds"])
+        return self.known[cell]
 
 
 def plot(curves: dict, best: float, path: Path, title: str) -> None:
@@ -194,10 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--proxies", default="synflow", help="comma-separated proxies driving evolution (ntk, vintk: slow)")
     ap.add_argument("--population", type=int, default=20)
     ap.add_argument("--sample-size", type=int, default=5)
-    ap.add_argument("--vit-runs", type=int, default=3, help="vit-tiny runs (0: skip)")
+    ap.add_argument("--vit-runs", type=int, default=10, help="vit-tiny runs (0: skip)")
     ap.add_argument("--vit-queries", type=int, default=50)
     ap.add_argument("--vit-budget-params", type=float, default=5.0e5, help="vit-tiny budget (its nets: 0.17-1.21 M)")
     ap.add_argument("--vit-proxies", default="synflow", help="comma-separated proxies for vit-tiny")
+    ap.add_argument("--vit-inputs", default="fashion-mnist-train",
+                    help="vit-tiny image source (default: Fashion-MNIST training images, the ground truth's data)")
     ap.add_argument("--inputs", default="cifar10", help="image source (archrep.proxies.inputs), default cifar10")
     ap.add_argument("--batch", type=int, default=20, help="images per proxy batch (default 20)")
     ap.add_argument("--results", default=str(RESULTS))
@@ -219,8 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.llm_runs > 0:
         records += llm_runs(args, results)
     if args.vit_runs > 0:
-        records += vit_runs(args, images)
-    write_records(results / "search.json", records)
+        records += vit_runs(args, results)
+    # the ViT records of before the ground truth (target "none": proxies only) are superseded
+    write_records(results / "search.json", records,
+                  superseded=(lambda r: r.get("dataset") == "vit-tiny" and r.get("target") == "none")
+                  if args.vit_runs > 0 else None)
     for r in records:
         acc = f"accuracy {r['accuracy_mean']:.2f} ± {r['accuracy_std']:.2f}" if "accuracy_mean" in r else "proxies only"
         print(f"{r['dataset']:8s} {r['method']:9s} {r['variant']:9s} {acc}, {r['seconds_mean']:.1f} s/run")

@@ -147,3 +147,21 @@ def test_reconstruction_accuracy_exact_match():
     assert M.reconstruction_accuracy(ops, adj, ops, lower) == 1.0
     with pytest.raises(ArchrepError):
         M.reconstruction_accuracy(ops, adj, ops[:1], adj[:1])
+
+
+def test_paired_spearman_bootstrap_centres_on_the_observed_difference():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=200)
+    good, bad = truth + 0.3 * rng.normal(size=200), truth + 3.0 * rng.normal(size=200)
+    diff = M.paired_spearman_bootstrap(truth, good, bad, n_resamples=400)
+    observed = M.spearman(truth, good) - M.spearman(truth, bad)
+    assert diff.shape == (400,)
+    assert np.median(diff) == pytest.approx(observed, abs=0.05)
+    assert (diff > 0).all()  # the better predictor wins on every resample here
+    same = M.paired_spearman_bootstrap(truth, good, good, n_resamples=50)
+    assert np.allclose(same, 0.0)
+    # two seeds: each resample's difference is the mean over seeds
+    two = M.paired_spearman_bootstrap(truth, np.stack([good, good]), np.stack([bad, good]), n_resamples=400)
+    assert np.median(two) == pytest.approx(observed / 2, abs=0.05)
+    with pytest.raises(ArchrepError):
+        M.paired_spearman_bootstrap(truth, good[:10], bad)

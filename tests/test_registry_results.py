@@ -46,6 +46,15 @@ def test_write_records_merges_cells_atomically(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
+def test_write_records_drops_superseded_cells(tmp_path):
+    path = tmp_path / "r.json"
+    write_records(path, [{"task": "t", "method": "a", "target": "none"}, {"task": "t", "method": "b"}])
+    out = write_records(path, [{"task": "t", "method": "a", "target": "real"}],
+                        superseded=lambda r: r.get("target") == "none")
+    assert sorted((r["method"], r.get("target")) for r in out) == [("a", "real"), ("b", None)]
+    assert read_records(path) == out
+
+
 def test_concurrent_writers_keep_every_record(tmp_path):
     """Several processes merging into one results file at once lose nothing (the file is locked)."""
     import multiprocessing

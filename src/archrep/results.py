@@ -14,7 +14,7 @@ import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -105,15 +105,17 @@ def _locked(path: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def write_records(path: str | os.PathLike, records: Iterable[dict], merge: bool = True) -> list[dict]:
+def write_records(path: str | os.PathLike, records: Iterable[dict], merge: bool = True,
+                  superseded: Callable[[dict], bool] | None = None) -> list[dict]:
     """Write records atomically; with ``merge`` the file's other cells are kept and equal cells
-    replaced (read, merge and write under a lock, so concurrent writers are safe)."""
+    replaced (read, merge and write under a lock, so concurrent writers are safe). ``superseded``:
+    old records it returns True for are dropped too (cells a benchmark no longer produces)."""
     new = list(records)
     path = Path(path)
     with _locked(path):
         old = read_records(path) if merge else []
         keys = {_cell(r) for r in new}
-        out = [r for r in old if _cell(r) not in keys] + new
+        out = [r for r in old if _cell(r) not in keys and not (superseded and superseded(r))] + new
         atomic_write_bytes(path, (json.dumps(out, indent=1) + "\n").encode())
     return out
 
