@@ -153,7 +153,7 @@ def vit_runs(args, results: Path) -> list[dict]:
     if not gt:
         raise SystemExit("vit-tiny: no ground truth (run benchmarks/vit_ground_truth.py first, or --vit-runs 0)")
     recipe = ImageRecipe(**gt[0]["recipe"])
-    trainer = FoundViTs(results / "search_vit_trained.jsonl", space, recipe, device=args.device)
+    trainer = FoundViTs(results / "search_vit_trained.jsonl", space, recipe, gt, device=args.device)
     pool = [(r["test_accuracy"], r["seconds"]) for r in gt if arch_params(space, r["key"]) <= args.vit_budget_params]
     if not pool:
         raise SystemExit(f"vit-tiny: no ground-truth ViT under {args.vit_budget_params:,.0f} params")
@@ -202,19 +202,18 @@ class FoundViTs:
     """Test accuracy of a found ViT under the ground truth's recipe (seed 0), trained once and kept
     in a JSON-lines file (one line per net, appended at once) so that a re-run reuses it."""
 
-    def __init__(self, path: Path, space, recipe: ImageRecipe, device: str):
+    def __init__(self, path: Path, space, recipe: ImageRecipe, ground_truth: list[dict], device: str):
         self.path, self.space, self.recipe, self.device, self.data = path, space, recipe, device, None
-        self.known = {(r["key"], r["recipe_digest"]): (r["test_accuracy"], r["seconds"]) for r in
-                      (json.loads(line) for line in (path.read_text().splitlines() if path.exists() else []) if line.strip())}
-        for r in read_lines(ground_truth_path("vit-tiny-fashion"), "vit-tiny"):
-            if r["seed"] == 0:
-                self.known.setdefault((r["key"], r["recipe_digest"]), (r["test_accuracy"], r["seconds"]))
+        lines = path.read_text().splitlines() if path.exists() else []
+        self.known = {(r["key"], r["recipe_digest"]): (r["test_accuracy"], r["seconds"])
+                      for r in [*ground_truth, *(json.loads(line) for line in lines if line.strip())]}
 
     def accuracy(self, key: str) -> tuple[float, float]:
         """(test accuracy %, training seconds) of ``key``."""
         cell = (self.space.key(self.space.parse(key)), self.recipe.digest())
         if cell not in self.known:
-            self.data = self.data or recipe_data(self.recipe)
+            if self.data is None:
+                self.data = recipe_data(self.recipe)
             torch.manual_seed(0)
             res = train_and_test(nets.vit_network(cell[0], self.space.name), self.recipe, self.data, seed=0,
                                  device=self.device)
