@@ -338,7 +338,8 @@ def proxies_table() -> str:
         cells = []
         for d in datasets:
             r = by.get(d)
-            cells += [f"{r['spearman_mean']:.3f} / {r['kendall_tau_mean']:.3f} (n={r['n_archs']:,})" if r else "",
+            ci = f" [{r['spearman_ci95'][0]:.2f}, {r['spearman_ci95'][1]:.2f}]" if r and "spearman_ci95" in r else ""
+            cells += [f"{r['spearman_mean']:.3f}{ci} / {r['kendall_tau_mean']:.3f} (n={r['n_archs']:,})" if r else "",
                       f"{r['seconds_per_arch']:.2f}" if r else ""]
         z = zc.get(method)
         rows.append([method, *cells, f"{z['spearman_mean']:.3f} (n={z['n_archs']})" if z else "–",
@@ -348,6 +349,8 @@ def proxies_table() -> str:
     spectral = sorted({r["method"] for r in recs if r["variant"] != "default"})
     note = (f"NTK-family rows ({', '.join(spectral)}) show the condition number, oriented so that higher predicts "
             "better; the other spectral statistics are in the JSON. " if spectral else "")
+    if any("spearman_ci95" in r for r in shown):
+        note += "In brackets: the bootstrap 95 % interval of the Spearman over the architectures. "
     versus = [f"{r['method']} on {r['dataset']} {r['spearman_minus_ntk']:+.3f} "
               f"[{r['spearman_minus_ntk_ci95'][0]:+.3f}, {r['spearman_minus_ntk_ci95'][1]:+.3f}]"
               for r in shown if "spearman_minus_ntk" in r]

@@ -165,3 +165,15 @@ def test_paired_spearman_bootstrap_centres_on_the_observed_difference():
     assert np.median(two) == pytest.approx(observed / 2, abs=0.05)
     with pytest.raises(ArchrepError):
         M.paired_spearman_bootstrap(truth, good[:10], bad)
+
+
+def test_spearman_bootstrap_brackets_the_observed_value():
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=300)
+    pred = truth + rng.normal(size=300)
+    boot = M.spearman_bootstrap(truth, pred, n_resamples=500)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    assert lo < M.spearman(truth, pred) < hi
+    assert 0.02 < hi - lo < 0.3  # about 4 standard errors of a Spearman on 300 rows
+    with pytest.raises(ArchrepError):
+        M.spearman_bootstrap(truth[:2], pred[:2])

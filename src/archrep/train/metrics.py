@@ -7,8 +7,9 @@ label and that row is dropped before computing; a NaN or infinity in ``y_pred`` 
 
 ``METRICS`` maps the names used in results records (``kendall_tau``, ``spearman``, ``mape``,
 ``acc10``, ``precision_at_1pct``, ``precision_at_5pct``, ``precision_at_10pct``) to functions;
-``evaluate(y_true, y_pred, names)`` computes several at once; ``paired_spearman_bootstrap``
-gives the sampling spread of the difference of two predictors' Spearman on one set of rows.
+``evaluate(y_true, y_pred, names)`` computes several at once; ``spearman_bootstrap`` and
+``paired_spearman_bootstrap`` give the sampling spread of a Spearman, and of the difference of
+two predictors' Spearman on one set of rows.
 
 **Generation metrics** (methods.md §4, Arch-LLM / arch2vec) take other inputs: one identity key
 per generated sample (e.g. an isomorphism hash; ``None`` marks an invalid sample), N_gen samples
@@ -87,24 +88,32 @@ def _row_spearman(t: np.ndarray, p: np.ndarray) -> np.ndarray:
         return np.where(den > 0, (rt * rp).sum(1) / np.where(den > 0, den, 1.0), np.nan)
 
 
-def paired_spearman_bootstrap(y_true, pred_a, pred_b, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
-    """Bootstrap distribution of spearman(y_true, pred_a) - spearman(y_true, pred_b), resampling the
-    rows (architectures) with replacement, the same rows for both predictors, so that the spread
-    is that of the *difference* of two correlations measured on one set. ``pred_a`` and ``pred_b``
-    may be (S, n) arrays (S seeds of scores of the same n rows): each resample's difference is then
-    the mean over the S seeds. Returns ``n_resamples`` differences (NaN where a resample is constant)."""
+def spearman_bootstrap(y_true, pred, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Bootstrap distribution of spearman(y_true, pred), resampling the rows (architectures) with
+    replacement. ``pred`` may be an (S, n) array (S seeds of scores of the same n rows): each
+    resample's value is then the mean over the seeds. The resampled rows depend only on ``seed``
+    and n, so two calls with one seed resample alike. Returns ``n_resamples`` values (NaN where a
+    resample is constant)."""
     t = np.asarray(y_true, dtype=float)
-    a, b = np.atleast_2d(np.asarray(pred_a, dtype=float)), np.atleast_2d(np.asarray(pred_b, dtype=float))
-    if t.ndim != 1 or a.shape != b.shape or a.shape[1] != t.size:
-        raise ArchrepError(f"paired_spearman_bootstrap: y_true has {t.shape}, predictions {a.shape} and {b.shape}; "
+    p = np.atleast_2d(np.asarray(pred, dtype=float))
+    if t.ndim != 1 or p.ndim != 2 or p.shape[1] != t.size:
+        raise ArchrepError(f"spearman_bootstrap: y_true has shape {t.shape}, predictions {p.shape}; "
                            "give one row of n values per seed for n labels")
-    if t.size < 3 or not np.isfinite(t).all() or not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise ArchrepError("paired_spearman_bootstrap: needs at least 3 rows and finite values only")
+    if t.size < 3 or not (np.isfinite(t).all() and np.isfinite(p).all()):
+        raise ArchrepError("spearman_bootstrap: needs at least 3 rows and finite values only")
     idx = np.random.default_rng(seed).integers(0, t.size, size=(n_resamples, t.size))
-    diff = np.zeros(n_resamples)
-    for sa, sb in zip(a, b):
-        diff += _row_spearman(t[idx], sa[idx]) - _row_spearman(t[idx], sb[idx])
-    return diff / len(a)
+    return np.mean([_row_spearman(t[idx], row[idx]) for row in p], axis=0)
+
+
+def paired_spearman_bootstrap(y_true, pred_a, pred_b, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Bootstrap distribution of spearman(y_true, pred_a) - spearman(y_true, pred_b) on the same
+    resampled rows for both predictors, so that the spread is that of the *difference* of two
+    correlations measured on one set (shapes as :func:`spearman_bootstrap`)."""
+    if np.shape(pred_a) != np.shape(pred_b):
+        raise ArchrepError(f"paired_spearman_bootstrap: predictions of shapes {np.shape(pred_a)} and "
+                           f"{np.shape(pred_b)}; score the same rows with both")
+    return (spearman_bootstrap(y_true, pred_a, n_resamples, seed)
+            - spearman_bootstrap(y_true, pred_b, n_resamples, seed))
 
 
 def _relative_error(t: np.ndarray, p: np.ndarray, metric: str) -> np.ndarray:
