@@ -28,7 +28,8 @@ Per-cell scores go to ``proxies_scores.jsonl`` (``proxies_scores_<dataset>.jsonl
 ViTs) beside the results, one line per scored cell and seed, written at once; ``--resume`` skips
 what that file holds. ``--n`` bounds what is scored, while the records cover every cell the file
 holds, so the slow NTK family can run on fewer cells than the others. The records are rewritten
-every ``--write-every`` cells and at the end.
+every ``--write-every`` cells and at the end; a PNG (``proxies_<dataset>.png``) shows each
+proxy's score rank against the accuracy.
 
     python benchmarks/proxies.py --data-dir ../shared/data --n 3000
     python benchmarks/proxies.py --n 30 --proxies synflow,jacov,ntk,vintk   # smoke run
@@ -48,6 +49,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from archrep import data, nets, proxies
 from archrep.data.vit_ground_truth import GROUND_TRUTH
@@ -237,6 +239,41 @@ def _interval(values: np.ndarray) -> list[float]:
     return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
 
 
+def plot_scores(done: dict, bench: Benchmark, records: list[dict], path: Path) -> None:
+    """One panel per proxy (condition number for the NTK family): the accuracy against the rank of
+    the oriented score (seed 0), titled with the Spearman; skipped without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install matplotlib)")
+        return
+    shown = [r for r in records if r["target"] == bench.target and r["variant"] in ("default", "cond")]
+    if not shown:
+        return
+    cols = min(4, len(shown))
+    rows = -(-len(shown) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
+    for ax, r in zip(axes.flat, shown):
+        have = [a for a in dict.fromkeys(arch for _, arch in done)
+                if a in bench.accuracy and r["method"] in done.get((0, a), {}).get("scores", {})]
+        sign = 1.0 if r["higher_is_better"] else -1.0
+        vals = sign * np.array([_value(done[(0, a)]["scores"][r["method"]], r["variant"]) for a in have])
+        ax.scatter(np.argsort(np.argsort(vals)), [bench.accuracy[a] for a in have], s=3, alpha=0.4)
+        ax.set_title(f"{r['method']}: Spearman {r['spearman_mean']:.3f}", fontsize=9)
+        ax.set_xlabel("rank of score", fontsize=8)
+        ax.set_ylabel(bench.target, fontsize=8)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.axis("off")
+    fig.suptitle(f"{bench.dataset}: proxies against the ground truth", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 def _value(score, variant: str) -> float:
     return score[variant] if isinstance(score, dict) else score
 
@@ -279,28 +316,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.resume and scores_path.exists():
         scores_path.unlink()
     done = read_scores(scores_path)
-    t0, count = time.perf_counter(), 0
-    with open(scores_path, "a") as f:
-        for seed in seeds:
-            for i, arch in enumerate(bench.cells):
-                have = done.get((seed, arch), {}).get("scores", {})
-                missing = [p for p in todo if p not in have]
-                if not missing:
-                    continue
-                torch.manual_seed(seed)
-                net = bench.build(arch).to(args.device)
-                scores, seconds = score_cell(net, seed, missing, x, y, args.batch)
-                f.write(json.dumps({"seed": seed, "arch": arch, "scores": scores, "seconds": seconds}) + "\n")
-                f.flush()
-                cell = done.setdefault((seed, arch), {"scores": {}, "seconds": {}})
-                cell["scores"].update(scores)
-                cell["seconds"].update(seconds)
-                count += 1
-                if count % args.write_every == 0:
-                    write_records(out, make_records(done, bench, seeds, inputs_desc, args.batch))
-                    print(f"seed {seed}: {i + 1}/{len(bench.cells)} cells, {time.perf_counter() - t0:.0f} s", flush=True)
+    work = [(seed, arch, [p for p in todo if p not in done.get((seed, arch), {}).get("scores", {})])
+            for seed in seeds for arch in bench.cells]
+    work = [w for w in work if w[2]]
+    with open(scores_path, "a") as f, tqdm(work, unit="cell", desc=f"{bench.dataset} {','.join(todo)}") as bar:
+        for count, (seed, arch, missing) in enumerate(bar, 1):
+            torch.manual_seed(seed)
+            net = bench.build(arch).to(args.device)
+            scores, seconds = score_cell(net, seed, missing, x, y, args.batch)
+            f.write(json.dumps({"seed": seed, "arch": arch, "scores": scores, "seconds": seconds}) + "\n")
+            f.flush()
+            cell = done.setdefault((seed, arch), {"scores": {}, "seconds": {}})
+            cell["scores"].update(scores)
+            cell["seconds"].update(seconds)
+            if count % args.write_every == 0:
+                write_records(out, make_records(done, bench, seeds, inputs_desc, args.batch))
     records = make_records(done, bench, seeds, inputs_desc, args.batch)
     write_records(out, records)
+    plot_scores(done, bench, records, results / f"proxies_{bench.dataset}.png")
     for r in records:
         extra = (f"  ours~acc {r['spearman_acc_ours']:.3f} theirs~acc {r['spearman_acc_suite_zero']:.3f}"
                  if r["target"] == "suite-zero" else f"  {r['seconds_per_arch']:.3f} s/arch")
