@@ -192,7 +192,7 @@ def vit_runs(args, results: Path) -> list[dict]:
     best = [float(pool_acc[d].max()) for d in draws]
     records.append(make_record(
         "search", method="random", variant="accuracy", seeds=list(range(args.vit_runs)), **mean_std(best, "accuracy"),
-        seconds_mean=float(np.mean([sum(pool[i][1] for i in d) for d in draws])), seconds_std=0.0,
+        **mean_std([sum(pool[i][1] for i in d) for d in draws], "seconds"),
         random_queries=k, note=f"best of {k} ViTs drawn without replacement from the ground truth under the budget; "
                                "seconds: their training time", **common))
     return records
