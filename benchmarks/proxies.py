@@ -306,8 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         proxies.get(p)  # unknown names fail here, listing the valid ones
     seeds = list(range(args.seeds))
     source = args.inputs or bench.default_inputs
-    images = (load_images("fashion-mnist", args.batch, split="train") if source == "fashion-mnist-train"
-              else load_images(source, args.batch))
+    images = load_images(source, args.batch)
     x, y = images.x.to(args.device), images.y.to(args.device)
     inputs_desc = f"{source}:{len(x)}"
     results = Path(args.results)

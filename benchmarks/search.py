@@ -149,8 +149,7 @@ def vit_runs(args, results: Path) -> list[dict]:
     """vit-tiny: proxy-driven evolution under a parameter budget, each run's found ViT trained with
     the ground truth's recipe; against random search over the ground-truth sample (module docstring)."""
     space = spaces.get("vit-tiny")
-    images = (load_images("fashion-mnist", args.batch, split="train") if args.vit_inputs == "fashion-mnist-train"
-              else load_images(args.vit_inputs, args.batch))
+    images = load_images(args.vit_inputs, args.batch)
     gt = read_lines(ground_truth_path("vit-tiny-fashion"), "vit-tiny")
     gt = [r for r in gt if r["seed"] == 0]
     if not gt:

@@ -176,7 +176,10 @@ def _pick(n_total: int, n: int | None, seed: int, source: str) -> np.ndarray:
 
 def load_images(source: str = "auto", n: int | None = None, *, seed: int = 0, split: str = "test") -> Images:
     """``n`` images (all of the source when None) of ``source`` (module docstring); a seeded
-    subset when ``n`` is smaller than the source. ``split`` applies to Fashion-MNIST."""
+    subset when ``n`` is smaller than the source. ``split`` applies to Fashion-MNIST;
+    ``"fashion-mnist-train"`` names its training split (the data the ViT ground truth trained on)."""
+    if source == "fashion-mnist-train":
+        return load_images("fashion-mnist", n, seed=seed, split="train")
     if source == "auto":
         reasons = []
         for name in REAL_SOURCES:
