@@ -29,7 +29,8 @@ once (training seed ``--model-seed``) and kept under ``--models`` (default
 ``$ARCHREP_HOME/generation``); with the default settings the t5 Arch-LLM is the one
 :func:`archrep.generate.archllm.cached` gives (``archrep generate``, ``benchmarks/search.py
 --strategies llm-fill``). Each record is written as soon as it is measured; ``--resume`` skips records
-the file holds and reuses saved models.
+the file holds and reuses saved models; a VQ-VAE or VAE killed while training continues from its
+last epoch (a ``.ckpt`` file beside the model folder) when the command is run again.
 
     python benchmarks/generation.py                          # both spaces, t5 (hours on one CPU core)
     python benchmarks/generation.py --spaces nb201 --lm-backends t5,smollm2
@@ -91,6 +92,12 @@ def reconstruction(out: Path, args, base: dict, vq: VQVAE, train_cells, held_cel
     write_records(out, [rec])
     print(f"  vqvae ({args.vq_schedule}): reconstruction {rec['reconstruction']:.4f} held out, "
           f"{rec['reconstruction_train']:.4f} train", flush=True)
+
+
+def epoch_seconds(model: VQVAE) -> float:
+    """Training time of ``model``: the sum over its epochs, so that a run resumed from a checkpoint
+    counts the epochs done before the interruption too."""
+    return float(sum(h["seconds"] for h in model.history))
 
 
 def sample_metrics(draw, seeds: list[int], reference: set) -> dict:
@@ -214,12 +221,11 @@ def main(argv=None) -> int:
             try:
                 vq = VQVAE.load(vq_dir, device=args.device)
             except ArchrepError:
-                t0 = time.perf_counter()
                 vq = VQVAE(vocab_size=len(t.op_vocab), max_nodes=t.ops.shape[1], epochs=vq_epochs,
-                           schedule=args.vq_schedule, seed=args.model_seed, device=args.device).fit(train_cells,
-                                                                                                  verbose=True)
+                           schedule=args.vq_schedule, seed=args.model_seed, device=args.device).fit(
+                    train_cells, verbose=True, checkpoint=models / f"{vq_dir.name}.ckpt")
                 vq.save(vq_dir)
-                (vq_dir / "seconds.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
+                (vq_dir / "seconds.json").write_text(json.dumps({"seconds": epoch_seconds(vq)}))
             reconstruction(out, args, base, vq, train_cells, held_cells,
                            json.loads((vq_dir / "seconds.json").read_text())["seconds"])
 
@@ -230,11 +236,10 @@ def main(argv=None) -> int:
             try:
                 vae = VQVAE.load(vae_dir, device=args.device)
             except ArchrepError:
-                t0 = time.perf_counter()
                 vae = VQVAE(vocab_size=len(t.op_vocab), max_nodes=t.ops.shape[1], device=args.device,
-                            **vae_cfg).fit(train_cells, verbose=True)
+                            **vae_cfg).fit(train_cells, verbose=True, checkpoint=models / f"{vae_dir.name}.ckpt")
                 vae.save(vae_dir)
-                (vae_dir / "seconds.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
+                (vae_dir / "seconds.json").write_text(json.dumps({"seconds": epoch_seconds(vae)}))
             vae_seconds = json.loads((vae_dir / "seconds.json").read_text())["seconds"]
             recon = vae.reconstruction_accuracy(held_cells)
             for temp in temps:

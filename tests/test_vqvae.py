@@ -125,3 +125,44 @@ def test_cosine_schedule_and_no_restart_after_the_last_epoch(nb201_cells):
     assert any(h["codes_restarted"] > 0 for h in m.history[:-1])
     with pytest.raises(ArchrepError, match="schedule"):
         VQVAEConfig(vocab_size=7, max_nodes=8, schedule="linear")
+
+
+@pytest.mark.parametrize("bottleneck", ["vq", "gaussian"])
+def test_checkpoint_resumes_a_killed_fit_to_the_uninterrupted_weights(tmp_path, nb201_cells, bottleneck):
+    cfg = dict(vocab_size=7, max_nodes=8, epochs=3, schedule="cosine", bottleneck=bottleneck, **TINY)
+    whole = VQVAE(**cfg).fit(nb201_cells)
+
+    killed = VQVAE(**cfg)
+    ckpt = tmp_path / "vq.ckpt"
+    calls = {"n": 0}
+    loss = killed.loss
+
+    def dies_in_the_second_epoch(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 9:  # 200 cells / batch 32 = 7 batches an epoch
+            raise KeyboardInterrupt
+        return loss(*a, **k)
+
+    killed.loss = dies_in_the_second_epoch
+    with pytest.raises(KeyboardInterrupt):
+        killed.fit(nb201_cells, checkpoint=ckpt)
+    assert ckpt.exists()
+
+    resumed = VQVAE(**cfg).fit(nb201_cells, checkpoint=ckpt)
+    assert not ckpt.exists()  # removed once training completed
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2]
+    for (name, a), b in zip(whole.net.state_dict().items(), resumed.net.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path, nb201_cells):
+    ckpt = tmp_path / "vq.ckpt"
+    m = VQVAE(vocab_size=7, max_nodes=8, epochs=2, **TINY)
+    m.loss = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt) if len(m.history) == 1 else VQVAE.loss(m, *a, **k)
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(nb201_cells, checkpoint=ckpt)
+    with pytest.raises(ArchrepError, match="another run"):
+        VQVAE(vocab_size=7, max_nodes=8, epochs=2, **{**TINY, "lr": 1e-3}).fit(nb201_cells, checkpoint=ckpt)
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ArchrepError, match="cannot read"):
+        VQVAE(vocab_size=7, max_nodes=8, epochs=2, **TINY).fit(nb201_cells, checkpoint=ckpt)

@@ -63,18 +63,19 @@ class ArchLLM:
 
     @classmethod
     def train(cls, space: str, cells: Any, op_vocab: Sequence[str], *, vqvae: dict | None = None,
-              lm: dict | None = None, device: str = "cpu", verbose: bool = False) -> "ArchLLM":
+              lm: dict | None = None, device: str = "cpu", verbose: bool = False,
+              checkpoint: str | Path | None = None) -> "ArchLLM":
         """Fit the VQ-VAE on ``cells`` ((ops, adj) or a CellTable), then the LM on their codes.
-        ``vqvae`` / ``lm`` are the two configs' options (sizes, epochs, seed)."""
+        ``vqvae`` / ``lm`` are the two configs' options (sizes, epochs, seed); ``checkpoint``, a
+        file the VQ-VAE's training saves its state to after every epoch, to resume from there."""
         ops, adj = (cells.ops, cells.adj) if hasattr(cells, "ops") else cells
-        t0 = time.perf_counter()
         vq = VQVAE(vocab_size=len(op_vocab), max_nodes=np.asarray(ops).shape[1], device=device,
-                   **(vqvae or {})).fit((ops, adj), verbose=verbose)
+                   **(vqvae or {})).fit((ops, adj), verbose=verbose, checkpoint=checkpoint)
         t1 = time.perf_counter()
         codes = vq.encode((ops, adj))
         model = CodeLM(codebook_size=vq.config.codebook_size, seq_len=vq.config.max_nodes, device=device,
                        **(lm or {})).fit(codes, verbose=verbose)
-        meta = {"train_cells": int(len(codes)), "vqvae_seconds": t1 - t0, "lm_seconds": time.perf_counter() - t1,
+        meta = {"train_cells": int(len(codes)), "vqvae_seconds": sum(h["seconds"] for h in vq.history), "lm_seconds": time.perf_counter() - t1,
                 "distinct_code_sequences": int(len(np.unique(codes, axis=0)))}
         return cls(space, op_vocab, vq, model, meta)
 
@@ -153,7 +154,8 @@ def cached(space: str, *, train: int | None = None, vq_epochs: int | None = None
     ``vq_schedule``, by default our cosine schedule, which is what lifts NB201's held-out
     reconstruction above 98 %), read from ``folder`` (default
     ``$ARCHREP_HOME/generation/<space>-...``) when it holds it, else trained (minutes on NB201, an
-    hour or more on NB101 on one CPU core) and saved there."""
+    hour or more on NB101 on one CPU core) and saved there; a VQ-VAE training killed halfway
+    resumes from its last epoch (``<folder>.vqvae.ckpt``) on the next call."""
     import hashlib
 
     from archrep import config
@@ -171,7 +173,8 @@ def cached(space: str, *, train: int | None = None, vq_epochs: int | None = None
     tr, _ = split(len(t), settings["train"], 0, seed)
     model = ArchLLM.train(space, (t.ops[tr], t.adj[tr]), t.op_vocab, device=device, verbose=verbose,
                           vqvae={"epochs": settings["vq_epochs"], "schedule": vq_schedule, "seed": seed},
-                          lm={"epochs": lm_epochs, "backend": backend, "seed": seed})
+                          lm={"epochs": lm_epochs, "backend": backend, "seed": seed},
+                          checkpoint=path.with_name(f"{path.name}.vqvae.ckpt"))
     model.meta["settings"] = settings
     model.save(path)
     return model

@@ -75,6 +75,7 @@ from archrep.generate.artifact import (
 )
 from archrep.models.gin import DenseGIN
 from archrep.train import metrics
+from archrep.train.checkpoint import EpochCheckpoint, array_digest
 
 FORMAT = 1
 BOTTLENECKS = ("vq", "gaussian")
@@ -309,9 +310,12 @@ class VQVAE:
             parts = {"op_loss": op_loss, "edge_loss": edge_loss, "codebook_loss": cb, "commitment_loss": commit}
         return total, {k: float(v.detach()) for k, v in parts.items()}
 
-    def fit(self, cells: Any, epochs: int | None = None, verbose: bool = False) -> "VQVAE":
+    def fit(self, cells: Any, epochs: int | None = None, verbose: bool = False,
+            checkpoint: str | Path | None = None) -> "VQVAE":
         """Train on ``cells`` for ``epochs`` (default ``config.epochs``); appends per-epoch mean
-        losses to ``history``."""
+        losses to ``history``. With ``checkpoint`` (a file path) the training state is saved there
+        after every epoch and a run killed halfway resumes from it, ending with the weights an
+        uninterrupted run would have; the file is removed when training completes."""
         c = self.config
         ops, adj = _arrays(cells)
         self._check(ops)
@@ -324,12 +328,16 @@ class VQVAE:
         steps = n_epochs * -(-len(ops) // c.batch_size)
         sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + np.cos(np.pi * s / steps)))
                  if c.schedule == "cosine" and steps else None)
+        ckpt = None if checkpoint is None else EpochCheckpoint(checkpoint, {
+            "model": "vqvae", "config": asdict(c), "epochs": n_epochs, "data": array_digest(ops, adj),
+            "history": len(self.history)})
+        start = self._resume(ckpt.load(), opt, sched, gen) if ckpt else 0
         vq = c.bottleneck == "vq"
         self.net.train()
         if vq and not bool(self.net.initialised):  # data-dependent codebook initialisation
             self._restart_codes(ops_t, adj_t, torch.zeros(c.codebook_size, dtype=torch.bool), gen)
             self.net.initialised.fill_(True)
-        for epoch in range(n_epochs):
+        for epoch in range(start, n_epochs):
             t0, sums, nb = time.perf_counter(), {}, 0
             used = torch.zeros(c.codebook_size, dtype=torch.bool, device=self.device)
             for b in torch.randperm(len(ops), generator=gen).split(c.batch_size):
@@ -352,6 +360,10 @@ class VQVAE:
                 rec["codes_restarted"] = self._restart_codes(ops_t, adj_t, used, gen) if c.restart_dead and not last else 0
             rec["seconds"] = time.perf_counter() - t0
             self.history.append(rec)
+            if ckpt:
+                ckpt.save({"epochs_done": epoch + 1, "net": self.net.state_dict(), "optimizer": opt.state_dict(),
+                           "scheduler": sched.state_dict() if sched else {}, "generator": gen.get_state(),
+                           "torch_rng": torch.get_rng_state(), "history": self.history})
             if verbose:
                 print(json.dumps(rec))
         self.net.eval()
@@ -359,7 +371,22 @@ class VQVAE:
             mu = torch.from_numpy(self.latents((ops, adj))).to(self.device)
             self.net.latent_mean.copy_(mu.mean(0))
             self.net.latent_std.copy_(mu.std(0, unbiased=False) if len(mu) > 1 else torch.ones_like(mu[0]))
+        if ckpt:
+            ckpt.clear()
         return self
+
+    def _resume(self, state: dict | None, opt, sched, gen: torch.Generator) -> int:
+        """Restore a :class:`~archrep.train.checkpoint.EpochCheckpoint` state; the epochs it had done."""
+        if state is None:
+            return 0
+        self.net.load_state_dict(state["net"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.history = list(state["history"])
+        return int(state["epochs_done"])
 
     @torch.no_grad()
     def _restart_codes(self, ops_t, adj_t, used, gen, sample: int = 4096) -> int:
