@@ -81,6 +81,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from archrep.errors import ArchrepError, MissingDependencyError, UnknownNameError
 from archrep.generate.artifact import (
@@ -520,7 +521,8 @@ class CodeLM:
     # ------------------------------------------------------------------ training
     def fit(self, codes, epochs: int | None = None, verbose: bool = False) -> "CodeLM":
         """Train on code sequences ``codes`` (N, L) for ``epochs`` (default ``config.epochs``),
-        mixing generate and fill examples (module docstring); appends to ``history``."""
+        mixing generate and fill examples (module docstring); appends to ``history``. ``verbose``
+        shows a progress bar over each epoch's batches and prints each epoch's record."""
         c = self.config
         codes = self._codes(codes)
         if len(codes) == 0:
@@ -534,7 +536,9 @@ class CodeLM:
                 t0, total, nb = time.perf_counter(), 0.0, 0
                 fill = rng.random(len(codes)) < c.fill_fraction
                 masks = random_masks(rng, len(codes), c.seq_len, c.max_masked)
-                for b in np.array_split(rng.permutation(len(codes)), math.ceil(len(codes) / c.batch_size)):
+                batches = np.array_split(rng.permutation(len(codes)), math.ceil(len(codes) / c.batch_size))
+                for b in tqdm(batches, desc=f"codelm {c.backend} epoch {len(self.history)}", unit="batch",
+                              disable=not verbose, leave=False):
                     rows = [(codes[i], masks[i] if fill[i] else None) for i in b]
                     prompts = self.lm.codec.encode([prompt_symbols(x, m) for x, m in rows], prompt=True)
                     targets = self.lm.codec.encode([target_symbols(x, m) for x, m in rows], prompt=False)
