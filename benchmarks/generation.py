@@ -75,6 +75,10 @@ def digest(settings) -> str:
 
 def _have(path: Path, probe: dict) -> bool:
     keys = ("space", "method", "variant", "temperature", "n_samples", "train_size", "seeds", "vq_schedule")
+    if probe.get("method") == "arch-llm":  # records from before lm_train_size existed trained on every cell
+        return any(all(r.get(k) == probe.get(k) for k in keys)
+                   and r.get("lm_train_size", r.get("train_size")) == probe["lm_train_size"]
+                   for r in read_records(path) if r.get("task") == "generation")
     return any(all(r.get(k) == probe.get(k) for k in keys) for r in read_records(path) if r.get("task") == "generation")
 
 
@@ -133,6 +137,10 @@ def main(argv=None) -> int:
                     help="learning-rate schedule of the VQ-VAE and the VAE (default cosine, ours; constant: arch2vec's)")
     ap.add_argument("--kl-weight", type=float, help="VAE KL weight (default: arch2vec's, code_dim / (batch x nodes))")
     ap.add_argument("--lm-epochs", type=int, default=10, help="code-LM epochs (default 10)")
+    ap.add_argument("--lm-train", type=int, help="train the code LMs on the codes of only the first N training cells "
+                    "(default all; the VQ-VAE and novelty's reference keep all of them): for a side-by-side of the "
+                    "backends where SmolLM2's CPU cost forbids the full set")
+    ap.add_argument("--lm-batch-size", type=int, help="code-LM batch size (default: CodeLM's, 64)")
     ap.add_argument("--smollm2-epochs", type=int, default=1, help="SmolLM2 fine-tuning epochs (default 1)")
     ap.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK}")
     ap.add_argument("--resume", action="store_true", help="skip records the results file holds")
@@ -184,24 +192,31 @@ def main(argv=None) -> int:
             vq = base_llm.vqvae
             reconstruction(out, args, base, vq, train_cells, held_cells,
                            base_llm.meta.get("vqvae_seconds", time.perf_counter() - t0))
+            lm_cells = train_cells if args.lm_train is None else (train_cells[0][:args.lm_train],
+                                                                  train_cells[1][:args.lm_train])
+            lm_options = {} if args.lm_batch_size is None else {"batch_size": args.lm_batch_size}
             for backend in backends:
                 epochs = args.smollm2_epochs if backend == "smollm2" else lm_epochs
-                if backend == "t5":
+                if backend == "t5" and args.lm_train is None and not lm_options:
                     llm = base_llm
                 else:
-                    llm_dir = models / f"{space}-archllm-{backend}-{digest([n_train, vq_epochs, args.vq_schedule, epochs, args.model_seed])}"
+                    settings = [n_train, vq_epochs, args.vq_schedule, epochs, args.model_seed]
+                    if args.lm_train is not None or lm_options:
+                        settings += [args.lm_train, lm_options]
+                    llm_dir = models / f"{space}-archllm-{backend}-{digest(settings)}"
                     try:
                         llm = ArchLLM.load(llm_dir, device=args.device)
                     except ArchrepError:
                         t1 = time.perf_counter()
                         lm = CodeLM(codebook_size=vq.config.codebook_size, seq_len=vq.config.max_nodes, backend=backend,
-                                    epochs=epochs, seed=args.model_seed, device=args.device).fit(vq.encode(train_cells),
-                                                                                                verbose=True)
+                                    epochs=epochs, seed=args.model_seed, device=args.device,
+                                    **lm_options).fit(vq.encode(lm_cells), verbose=True)
                         llm = ArchLLM(space, t.op_vocab, vq, lm, {**base_llm.meta, "lm_seconds": time.perf_counter() - t1})
                         llm.save(llm_dir)
                 for temp in temps:
                     probe = {**base, "method": "arch-llm", "variant": LM_VARIANTS[backend], "temperature": temp,
-                             "n_samples": n_samples, "seeds": seeds, "vq_schedule": args.vq_schedule}
+                             "n_samples": n_samples, "seeds": seeds, "vq_schedule": args.vq_schedule,
+                             "lm_train_size": len(lm_cells[0])}
                     if args.resume and _have(out, probe):
                         continue
 

@@ -369,6 +369,12 @@ def proxies_table() -> str:
                                         + _provenance(recs)])
 
 
+def _train_cells(r: dict) -> str:
+    """The training cells of a generation record, and the code LM's when it saw fewer."""
+    lm = r.get("lm_train_size", r["train_size"])
+    return f"{r['train_size']:,}" + (f" (LM {lm:,})" if lm != r["train_size"] else "")
+
+
 def generation_table() -> str:
     """Validity, uniqueness and novelty of generated architectures, and the VQ-VAE's reconstruction."""
     recs = _load("generation")
@@ -376,13 +382,14 @@ def generation_table() -> str:
         return _missing("generation.py")
     recon = sorted((r for r in recs if r["method"] == "vqvae"), key=lambda r: (r["space"], r["variant"]))
     gen = sorted((r for r in recs if r["method"] in ("arch-llm", "vae")),
-                 key=lambda r: (r["space"], r["method"], r["variant"], r["temperature"]))
+                 key=lambda r: (r["space"], r["method"], -r.get("lm_train_size", r["train_size"]), r["variant"],
+                                r["temperature"]))
     enum = [r for r in recs if r["method"] == "enumeration"]
     lines = []
     if recon or gen:
         rows = [[r["space"], _label(r), "–", f"{r['train_size']:,}", "–", f"{r['reconstruction']:.4f}", "", "", "", "",
                  ""] for r in recon]
-        rows += [[r["space"], _label(r), f"{r['temperature']:g}", f"{r['train_size']:,}", f"{r['n_samples']:,}",
+        rows += [[r["space"], _label(r), f"{r['temperature']:g}", _train_cells(r), f"{r['n_samples']:,}",
                   f"{r['reconstruction']:.4f}" if "reconstruction" in r else "",
                   *(_pm(r, m) for m in ("validity", "uniqueness", "novelty", "abs_uniqueness", "abs_novelty"))]
                  for r in gen]
