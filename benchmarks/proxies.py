@@ -55,7 +55,7 @@ from archrep import data, nets, proxies
 from archrep.data.vit_ground_truth import GROUND_TRUTH
 from archrep.proxies.inputs import load_images
 from archrep.proxies.ntk import KERNELS, PARAM_SETS, STATISTICS, spectral_statistics_by_set
-from archrep.results import make_record, mean_std, write_records
+from archrep.results import append_json_line, make_record, mean_std, write_records
 from archrep.spaces.nb201 import NB201Space, arch_to_string
 from archrep.spaces.nb201_cost import naslib_to_arch
 from archrep.train.metrics import kendall_tau, spearman, spearman_bootstrap
@@ -318,13 +318,12 @@ def main(argv: list[str] | None = None) -> int:
     work = [(seed, arch, [p for p in todo if p not in done.get((seed, arch), {}).get("scores", {})])
             for seed in seeds for arch in bench.cells]
     work = [w for w in work if w[2]]
-    with open(scores_path, "a") as f, tqdm(work, unit="cell", desc=f"{bench.dataset} {','.join(todo)}") as bar:
+    with tqdm(work, unit="cell", desc=f"{bench.dataset} {','.join(todo)}") as bar:
         for count, (seed, arch, missing) in enumerate(bar, 1):
             torch.manual_seed(seed)
             net = bench.build(arch).to(args.device)
             scores, seconds = score_cell(net, seed, missing, x, y, args.batch)
-            f.write(json.dumps({"seed": seed, "arch": arch, "scores": scores, "seconds": seconds}) + "\n")
-            f.flush()
+            append_json_line(scores_path, {"seed": seed, "arch": arch, "scores": scores, "seconds": seconds})
             cell = done.setdefault((seed, arch), {"scores": {}, "seconds": {}})
             cell["scores"].update(scores)
             cell["seconds"].update(seconds)

@@ -54,7 +54,7 @@ import torch
 from archrep import data, nets, proxies, spaces
 from archrep.data.vit_ground_truth import ground_truth_path, read_lines
 from archrep.proxies.inputs import load_images
-from archrep.results import make_record, mean_std, write_records
+from archrep.results import append_json_line, make_record, mean_std, write_records
 from archrep.search import OracleObjective, ProxyObjective, arch_params, run_search
 from archrep.spaces.nb201_cost import nb201_cost_table
 from archrep.train.image_classification import ImageRecipe, recipe_data, train_and_test
@@ -221,9 +221,8 @@ class FoundViTs:
             torch.manual_seed(0)
             res = train_and_test(nets.vit_network(cell[0], self.space.name), self.recipe, self.data, seed=0,
                                  device=self.device)
-            with open(self.path, "a") as f:
-                f.write(json.dumps({"key": cell[0], "seed": 0, "recipe_digest": cell[1],
-                                    "test_accuracy": res["test_accuracy"], "seconds": res["seconds"]}) + "\n")
+            append_json_line(self.path, {"key": cell[0], "seed": 0, "recipe_digest": cell[1],
+                                         "test_accuracy": res["test_accuracy"], "seconds": res["seconds"]})
             self.known[cell] = (res["test_accuracy"], res["seconds"])
         return self.known[cell]
 

@@ -19,7 +19,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch starts its thread pool
 
 import argparse
-import json
 import random
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from tqdm import tqdm
 
 from archrep import nets, spaces
 from archrep.data.vit_ground_truth import GROUND_TRUTH, ground_truth_path, read_lines
+from archrep.results import append_json_line
 from archrep.train.image_classification import ImageRecipe, recipe_data, train_and_test
 
 DATASET_OF_SPACE = {space: name for name, space in GROUND_TRUTH.items()}
@@ -79,8 +79,7 @@ def main(argv=None) -> int:
     if not todo:
         return 0
     data = recipe_data(recipe)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "a") as f, tqdm(todo, unit="net") as bar:
+    with tqdm(todo, unit="net") as bar:
         for key, seed in bar:
             torch.manual_seed(seed)
             net = nets.vit_network(key, space)
@@ -89,9 +88,7 @@ def main(argv=None) -> int:
                    "recipe_digest": recipe.digest(), "test_accuracy": res["test_accuracy"],
                    "train_loss": res["train_loss"], "params": space.params(space.parse(key)), "seconds": res["seconds"],
                    "device": args.device, "torch": torch.__version__}
-            f.write(json.dumps(rec) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+            append_json_line(out, rec)
             bar.set_postfix_str(f"{key} {res['test_accuracy']:.1f}% {res['seconds']:.0f}s")
     return 0
 

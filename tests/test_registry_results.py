@@ -1,5 +1,6 @@
 """The shared name registry and the results-record writer."""
 import json
+import os
 
 import pytest
 
@@ -73,3 +74,15 @@ def test_concurrent_writers_keep_every_record(tmp_path):
 def _write_many(path: str, worker: int) -> None:
     for i in range(15):
         write_records(path, [{"task": "t", "method": f"m{worker}", "train_size": i}])
+
+
+def test_append_json_line_writes_into_a_file_replaced_during_the_run(tmp_path):
+    from archrep.results import append_json_line
+
+    path = tmp_path / "sub" / "lines.jsonl"
+    append_json_line(path, {"n": 1})
+    replacement = tmp_path / "checked-out.jsonl"
+    replacement.write_text('{"n": 0}\n')
+    os.replace(replacement, path)  # what a git checkout or stash does to a tracked file
+    append_json_line(path, {"n": 2})
+    assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [0, 2]

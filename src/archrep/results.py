@@ -120,6 +120,19 @@ def write_records(path: str | os.PathLike, records: Iterable[dict], merge: bool 
     return out
 
 
+def append_json_line(path: str | os.PathLike, obj) -> None:
+    """Append ``obj`` as one JSON line to ``path`` and sync it to disk. The file is opened for each
+    line, so a line always lands in the file that is at ``path`` now, even when that file was
+    replaced during a long run (a checkout, a stash) — a handle held open would write into the
+    replaced, deleted one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(obj) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
 class SeedCheckpoint:
     """Per-seed results of cells not yet written, in one JSON file beside the results
     (``<results>/.<task>.seeds.json``), so that a benchmark killed in the middle of a cell of
