@@ -86,3 +86,11 @@ def test_append_json_line_writes_into_a_file_replaced_during_the_run(tmp_path):
     os.replace(replacement, path)  # what a git checkout or stash does to a tracked file
     append_json_line(path, {"n": 2})
     assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [0, 2]
+
+
+def test_records_of_a_smaller_code_lm_are_their_own_cell(tmp_path):
+    path = tmp_path / "generation.json"
+    full = make_record("generation", space="nb201", train_size=100, method="arch-llm", variant="t5", temperature=1.0)
+    write_records(path, [full])
+    write_records(path, [{**full, "lm_train_size": 10}])
+    assert sorted(str(r.get("lm_train_size")) for r in read_records(path)) == ["10", "None"]
