@@ -31,9 +31,13 @@ PUBLISHED_NB201 = {"NN-Former (published)": (0.860, 0.879, 0.890),
 METHOD_ORDER = ("params", "flops", "mlp", "gin", "transformer", "tart", "ledg")
 
 
-def _pm(r: dict | None, key: str = "kendall_tau", fmt: str = ".3f", scale: float = 1.0) -> str:
-    """``key``'s mean ± std of a record (times ``scale``), '' for no record or no ``key``."""
-    return f"{r[key + '_mean'] * scale:{fmt}} ± {r[key + '_std'] * scale:{fmt}}" if r and key + "_mean" in r else ""
+def _pm(r: dict | None, key: str = "kendall_tau", fmt: str = ".3f", scale: float = 1.0, spread: bool = True) -> str:
+    """``key``'s mean ± std of a record (times ``scale``; the mean alone without ``spread``), ''
+    for no record or no ``key``."""
+    if not r or key + "_mean" not in r:
+        return ""
+    mean = f"{r[key + '_mean'] * scale:{fmt}}"
+    return f"{mean} ± {r[key + '_std'] * scale:{fmt}}" if spread else mean
 
 
 def _md(cols: list[str], rows: list[list], left: int = 1) -> list[str]:
@@ -391,7 +395,8 @@ def generation_table() -> str:
                  ""] for r in recon]
         rows += [[r["space"], _label(r), f"{r['temperature']:g}", _train_cells(r), f"{r['n_samples']:,}",
                   f"{r['reconstruction']:.4f}" if "reconstruction" in r else "",
-                  *(_pm(r, m) for m in ("validity", "uniqueness", "novelty", "abs_uniqueness", "abs_novelty"))]
+                  *(_pm(r, m, spread=len(r["seeds"]) > 1)  # a std over one sampling seed is no spread
+                    for m in ("validity", "uniqueness", "novelty", "abs_uniqueness", "abs_novelty"))]
                  for r in gen]
         lines = _md(["space", "method", "T", "train cells", "samples", "reconstruction (held out)", "validity",
                      "uniqueness", "novelty", "abs. uniqueness", "abs. novelty"], rows, left=2)
