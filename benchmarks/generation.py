@@ -75,11 +75,12 @@ def digest(settings) -> str:
 
 def _have(path: Path, probe: dict) -> bool:
     keys = ("space", "method", "variant", "temperature", "n_samples", "train_size", "seeds", "vq_schedule")
-    if probe.get("method") == "arch-llm":  # records from before lm_train_size existed trained on every cell
-        return any(all(r.get(k) == probe.get(k) for k in keys)
-                   and r.get("lm_train_size", r.get("train_size")) == probe["lm_train_size"]
-                   for r in read_records(path) if r.get("task") == "generation")
-    return any(all(r.get(k) == probe.get(k) for k in keys) for r in read_records(path) if r.get("task") == "generation")
+
+    def same(r: dict) -> bool:  # an arch-llm record without lm_train_size trained its LM on every cell
+        return all(r.get(k) == probe.get(k) for k in keys) and (
+            "lm_train_size" not in probe or r.get("lm_train_size", r.get("train_size")) == probe["lm_train_size"])
+
+    return any(same(r) for r in read_records(path) if r.get("task") == "generation")
 
 
 def reconstruction(out: Path, args, base: dict, vq: VQVAE, train_cells, held_cells, seconds: float) -> None:
