@@ -61,6 +61,7 @@ from archrep.generate.vqvae import VQVAE
 from archrep.results import make_record, mean_std, read_records, write_records
 from archrep.spaces.enumeration import NB101_NUM_CELLS, enumerate_cells
 from archrep.train.metrics import generation_metrics
+from plotting import pyplot  # benchmarks/plotting.py, beside this script
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("validity", "uniqueness", "novelty", "abs_uniqueness", "abs_novelty")
@@ -122,6 +123,39 @@ def sample_metrics(draw, seeds: list[int], reference: set) -> dict:
     return {**out, "invalid": invalid, "seconds": time.perf_counter() - t0}
 
 
+def plot_space(records: list[dict], space: str, path: Path) -> None:
+    """Validity, absolute uniqueness and absolute novelty against the temperature, one line (mean ±
+    std over the sampling seeds) per sampled model of ``space``; skipped without matplotlib."""
+    sampled = [r for r in records if r.get("task") == "generation" and r.get("space") == space
+               and r.get("method") in ("arch-llm", "vae")]
+    plt = pyplot() if sampled else None
+    if plt is None:
+        return
+    several_sizes = len({r["train_size"] for r in sampled}) > 1
+    lines: dict[str, list[dict]] = {}
+    for r in sampled:
+        label = f"{r['method']} {r['variant']}"
+        if r.get("lm_train_size") not in (None, r["train_size"]):
+            label += f" (LM on {r['lm_train_size']:,})"
+        if several_sizes:
+            label += f", train {r['train_size']:,}"
+        lines.setdefault(f"{label}, {r['n_samples']:,} samples", []).append(r)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for ax, metric in zip(axes, ("validity", "abs_uniqueness", "abs_novelty")):
+        for label, rs in sorted(lines.items()):
+            rs = sorted(rs, key=lambda r: r["temperature"])
+            ax.errorbar([r["temperature"] for r in rs], [r[f"{metric}_mean"] for r in rs],
+                        yerr=[r[f"{metric}_std"] for r in rs], marker="o", ms=3, capsize=2, label=label)
+        ax.set_xlabel("temperature")
+        ax.set_title(metric, fontsize=10)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{space}: generated architectures", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spaces", default="nb201,nb101")
@@ -145,6 +179,8 @@ def main(argv=None) -> int:
     ap.add_argument("--smollm2-epochs", type=int, default=1, help="SmolLM2 fine-tuning epochs (default 1)")
     ap.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK}")
     ap.add_argument("--resume", action="store_true", help="skip records the results file holds")
+    ap.add_argument("--plot-only", action="store_true",
+                    help="only redraw generation_<space>.png of each space from the results file")
     ap.add_argument("--results", default=str(RESULTS))
     ap.add_argument("--models", help="folder for the trained models (default $ARCHREP_HOME/generation, the t5 "
                                      "Arch-LLM where archrep.generate.archllm.cached keeps it)")
@@ -166,7 +202,7 @@ def main(argv=None) -> int:
     out = Path(args.results) / "generation.json"
     models = Path(args.models) if args.models else config.archrep_home() / "generation"
 
-    for space in spaces_:
+    for space in spaces_ if not args.plot_only else ():
         t = enumerate_cells(space)
         if space == "nb101":
             write_records(out, [make_record("generation", space="nb101", method="enumeration", variant="exact",
@@ -274,6 +310,8 @@ def main(argv=None) -> int:
                                                 train_seconds=vae_seconds)])
                 print(f"  vae T={temp}: reconstruction {recon:.4f} validity {m['validity_mean']:.3f} "
                       f"abs_uniq {m['abs_uniqueness_mean']:.3f} abs_novel {m['abs_novelty_mean']:.3f}", flush=True)
+    for space in spaces_:
+        plot_space(read_records(out), space, out.parent / f"generation_{space}.png")
     return 0
 
 

@@ -59,6 +59,7 @@ from archrep.results import append_json_line, make_record, mean_std, write_recor
 from archrep.spaces.nb201 import NB201Space, arch_to_string
 from archrep.spaces.nb201_cost import naslib_to_arch
 from archrep.train.metrics import kendall_tau, spearman, spearman_bootstrap
+from plotting import pyplot  # benchmarks/plotting.py, beside this script
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: NTK-family proxy -> (kernel, weight set); one NTK per weight set serves both kernels
@@ -242,13 +243,8 @@ def _interval(values: np.ndarray) -> list[float]:
 def plot_scores(done: dict, bench: Benchmark, records: list[dict], path: Path) -> None:
     """One panel per proxy (condition number for the NTK family): the accuracy against the rank of
     the oriented score (seed 0), titled with the Spearman; skipped without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install matplotlib)")
+    plt = pyplot()
+    if plt is None:
         return
     shown = [r for r in records if r["target"] == bench.target and r["variant"] in ("default", "cond")]
     if not shown:

@@ -58,6 +58,7 @@ from archrep.results import append_json_line, make_record, mean_std, write_recor
 from archrep.search import OracleObjective, ProxyObjective, arch_params, run_search
 from archrep.spaces.nb201_cost import nb201_cost_table
 from archrep.train.image_classification import ImageRecipe, recipe_data, train_and_test
+from plotting import pyplot  # benchmarks/plotting.py, beside this script
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: draws of the ground-truth random search on vit-tiny (each: the best of k trained ViTs)
@@ -228,13 +229,8 @@ class FoundViTs:
 
 
 def plot(curves: dict, best: float, path: Path, title: str) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install matplotlib)")
+    plt = pyplot()
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, c in curves.items():
