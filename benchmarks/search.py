@@ -15,7 +15,9 @@ Per (strategy, objective): ``accuracy_mean/std`` of the found arch over runs, ``
 best accuracy reachable under the budget, ``queries``, unique archs scored, ``seconds`` (wall
 clock of a run: proxy scoring dominates; oracle lookups cost ~0 here), and the mean best-so-far
 accuracy curve (``curve_accuracy``, one value per query: the accuracy of the arch the search
-would return after that many queries). A PNG of the curves when matplotlib is installed.
+would return after that many queries). A PNG of the curves when matplotlib is installed. Each
+(strategy, objective) record is written as soon as its runs are done, and each finished run is
+kept in ``results/.search.seeds.json`` until then: a killed benchmark resumes at its next run.
 
 **NB201, Arch-LLM's fill mutation** (issue 7; ``--llm-runs`` runs, default 20, no parameter
 budget, the accuracy as the oracle): ``random``, ``evolution`` and ``llm-fill`` (the same
@@ -54,7 +56,7 @@ import torch
 from archrep import data, nets, proxies, spaces
 from archrep.data.vit_ground_truth import ground_truth_path, read_lines
 from archrep.proxies.inputs import load_images
-from archrep.results import append_json_line, make_record, mean_std, write_records
+from archrep.results import SeedCheckpoint, append_json_line, make_record, mean_std, write_records
 from archrep.search import OracleObjective, ProxyObjective, arch_params, run_search
 from archrep.spaces.nb201_cost import nb201_cost_table
 from archrep.train.image_classification import ImageRecipe, recipe_data, train_and_test
@@ -74,27 +76,37 @@ def compare(settings, args, acc: dict, best_reachable: float, *, runs: int, budg
             images=None, extra=None) -> tuple[list[dict], dict]:
     """Run every (strategy, objective) of ``settings`` ``runs`` times; records and mean curves."""
     space = spaces.get("nb201")
+    results = Path(args.results)
+    checkpoint = SeedCheckpoint(results / ".search.seeds.json")
     records, curves = [], {}
     for strategy, objective in settings:
+        kw = dict(population=args.population, sample_size=args.sample_size) if strategy != "random" else {}
+        cell = {"protocol": protocol, "strategy": strategy, "objective": objective, "budget": budget, **kw,
+                "inputs": f"{images.source}:{len(images.x)}" if objective != "accuracy" else None,
+                "extra": (extra or {}).get("record") if strategy == "llm-fill" else None}
         found, secs, uniq, scored, curve_runs, archs, fallbacks = [], [], [], [], [], [], []
         for seed in range(runs):
-            if objective == "accuracy":
-                obj = OracleObjective(space, acc, name="nb201:cifar10")
-            else:
-                obj = ProxyObjective(space, objective, images, seed=seed, device=args.device)
-            kw = dict(population=args.population, sample_size=args.sample_size) if strategy != "random" else {}
-            r = run_search(strategy, space, obj, queries=args.queries, seed=seed, budget_params=budget,
-                           **kw, **((extra or {}).get(strategy, {})))
-            curve = [acc[h["best_arch"]] for h in r.history]
-            found.append(curve[-1])
-            secs.append(r.seconds)
-            uniq.append(r.n_unique)
-            scored.append(obj.n_evaluated)
-            curve_runs.append(curve)
-            archs.append(r.best_arch)
-            fallbacks.append(r.options.get("fallbacks", 0))
-            print(f"  {strategy:9s} {objective:9s} seed {seed}: accuracy {curve[-1]:.2f}, {r.n_unique} unique archs, "
-                  f"{r.seconds:.1f} s", flush=True)
+            run = checkpoint.get(cell, seed)
+            if run is None:
+                if objective == "accuracy":
+                    obj = OracleObjective(space, acc, name="nb201:cifar10")
+                else:
+                    obj = ProxyObjective(space, objective, images, seed=seed, device=args.device)
+                r = run_search(strategy, space, obj, queries=args.queries, seed=seed, budget_params=budget,
+                               **kw, **((extra or {}).get(strategy, {})))
+                run = {"curve": [acc[h["best_arch"]] for h in r.history], "seconds": r.seconds,
+                       "unique": r.n_unique, "scored": obj.n_evaluated, "arch": r.best_arch,
+                       "fallbacks": r.options.get("fallbacks", 0)}
+                checkpoint.put(cell, seed, run)
+            found.append(run["curve"][-1])
+            secs.append(run["seconds"])
+            uniq.append(run["unique"])
+            scored.append(run["scored"])
+            curve_runs.append(run["curve"])
+            archs.append(run["arch"])
+            fallbacks.append(run["fallbacks"])
+            print(f"  {strategy:9s} {objective:9s} seed {seed}: accuracy {found[-1]:.2f}, {run['unique']} unique "
+                  f"archs, {run['seconds']:.1f} s", flush=True)
         mean_curve = np.mean(curve_runs, axis=0)
         curves[f"{strategy} ({objective})"] = mean_curve
         records.append(make_record(
@@ -110,6 +122,8 @@ def compare(settings, args, acc: dict, best_reachable: float, *, runs: int, budg
             sample_size=args.sample_size if strategy != "random" else None,
             **({"fallbacks_mean": float(np.mean(fallbacks)), **(extra or {}).get("record", {})}
                if strategy == "llm-fill" else {})))
+        write_records(results / "search.json", records[-1:])  # at once: a later crash keeps it
+        checkpoint.drop(cell)
     return records, curves
 
 
