@@ -94,3 +94,14 @@ def test_records_of_a_smaller_code_lm_are_their_own_cell(tmp_path):
     write_records(path, [full])
     write_records(path, [{**full, "lm_train_size": 10}])
     assert sorted(str(r.get("lm_train_size")) for r in read_records(path)) == ["10", "None"]
+
+
+def test_records_of_another_encoder_configuration_are_their_own_cell(tmp_path):
+    path = tmp_path / "pretraining.json"
+    rec = make_record("pretraining", dataset="nb201", train_size=390, method="gin", variant="none",
+                      model_variant="default")
+    write_records(path, [rec])
+    write_records(path, [{**rec, "model_variant": "fgp"}])
+    write_records(path, [{**rec, "kendall_tau_mean": 0.5}])  # the same cell again: replaced
+    assert sorted((r["model_variant"], r.get("kendall_tau_mean")) for r in read_records(path)) == [
+        ("default", 0.5), ("fgp", None)]
