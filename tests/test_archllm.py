@@ -9,7 +9,7 @@ from archrep.generate.vqvae import VQVAE
 from archrep.spaces.enumeration import enumerate_cells
 
 VQ = dict(hidden=32, layers=2, decoder_dim=32, decoder_layers=1, codebook_size=64, lr=3e-3, epochs=30, ema=True)
-LM = dict(d_model=32, num_layers=1, num_decoder_layers=1, num_heads=2, d_ff=64, epochs=15, lr=3e-3)
+LM = dict(d_model=32, num_layers=1, num_decoder_layers=1, num_heads=2, d_ff=64, epochs=30, lr=1e-2)
 
 
 @pytest.fixture(scope="module")
