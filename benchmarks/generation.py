@@ -156,6 +156,14 @@ def plot_space(records: list[dict], space: str, path: Path) -> None:
     print(f"wrote {path}")
 
 
+def plot_spaces(out: Path, spaces_: list[str]) -> int:
+    """``generation_<space>.png`` beside the results file ``out``, for each of ``spaces_``."""
+    records = read_records(out)
+    for space in spaces_:
+        plot_space(records, space, out.parent / f"generation_{space}.png")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spaces", default="nb201,nb101")
@@ -202,7 +210,9 @@ def main(argv=None) -> int:
     out = Path(args.results) / "generation.json"
     models = Path(args.models) if args.models else config.archrep_home() / "generation"
 
-    for space in spaces_ if not args.plot_only else ():
+    if args.plot_only:
+        return plot_spaces(out, spaces_)
+    for space in spaces_:
         t = enumerate_cells(space)
         if space == "nb101":
             write_records(out, [make_record("generation", space="nb101", method="enumeration", variant="exact",
@@ -310,9 +320,7 @@ def main(argv=None) -> int:
                                                 train_seconds=vae_seconds)])
                 print(f"  vae T={temp}: reconstruction {recon:.4f} validity {m['validity_mean']:.3f} "
                       f"abs_uniq {m['abs_uniqueness_mean']:.3f} abs_novel {m['abs_novelty_mean']:.3f}", flush=True)
-    for space in spaces_:
-        plot_space(read_records(out), space, out.parent / f"generation_{space}.png")
-    return 0
+    return plot_spaces(out, spaces_)
 
 
 if __name__ == "__main__":

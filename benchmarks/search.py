@@ -298,12 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     records = nb201_runs(args, images, results) if args.runs > 0 else []
     if args.llm_runs > 0:
         records += llm_runs(args, results)
-    if args.vit_runs > 0:
-        records += vit_runs(args, results)
-    # the ViT records of before the ground truth (target "none": proxies only) are superseded
-    write_records(results / "search.json", records,
-                  superseded=(lambda r: r.get("dataset") == "vit-tiny" and r.get("target") == "none")
-                  if args.vit_runs > 0 else None)
+    if args.vit_runs > 0:  # the NB201 records are written as each is done (compare)
+        vit = vit_runs(args, results)
+        # the ViT records of before the ground truth (target "none": proxies only) are superseded
+        write_records(results / "search.json", vit,
+                      superseded=lambda r: r.get("dataset") == "vit-tiny" and r.get("target") == "none")
+        records += vit
     for r in records:
         acc = f"accuracy {r['accuracy_mean']:.2f} ± {r['accuracy_std']:.2f}" if "accuracy_mean" in r else "proxies only"
         print(f"{r['dataset']:8s} {r['method']:9s} {r['variant']:9s} {acc}, {r['seconds_mean']:.1f} s/run")
