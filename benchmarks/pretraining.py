@@ -61,6 +61,7 @@ from archrep.data.nb201 import OFFICIAL_CSV, official_index_order
 from archrep.data.splits import POOL_SIZES
 from archrep.errors import ArchrepError
 from archrep.results import read_records, write_records
+from plotting import pyplot  # benchmarks/plotting.py, beside this script
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = {"nb201": "cifar10", "nbgraph-cora": "perf", "nbgraph-citeseer": "perf"}
@@ -128,6 +129,59 @@ def _done(path: Path, rec: dict) -> bool:
     return any(all(r.get(k) == rec[k] for k in keys) for r in read_records(path) if r.get("task") == "pretraining")
 
 
+def plot_pretraining(records: list[dict], metric: str, path: Path) -> None:
+    """``metric`` (mean ± std over the runs) against the training ratio: a panel per dataset (rows)
+    and encoder (columns), a line per pre-training. Only the cells of each encoder's benchmark
+    variant (:data:`ENCODERS`) and the default 9 runs are drawn; skipped without matplotlib."""
+    default_runs = len(SEEDS) ** 2
+    cells = [r for r in records if r.get("task") == "pretraining" and r.get("encoder") in ENCODERS
+             and r.get("model_variant") == ENCODERS[r["encoder"]][0] and r.get("runs", default_runs) == default_runs]
+    plt = pyplot() if cells else None
+    if plt is None:
+        return
+    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in cells)]
+    encoders = [e for e in ENCODERS if any(r["encoder"] == e for r in cells)]
+    labels = list(PRETRAIN) + sorted({r["pretrain"] for r in cells} - set(PRETRAIN))  # one colour each
+    fig, axes = plt.subplots(len(datasets), len(encoders), figsize=(3.3 * len(encoders), 2.8 * len(datasets)),
+                             squeeze=False, sharex=True)
+    for i, dataset in enumerate(datasets):
+        for j, encoder in enumerate(encoders):
+            ax = axes[i][j]
+            lines: dict[str, list[dict]] = {}
+            for r in cells:
+                if r["dataset"] == dataset and r["encoder"] == encoder:
+                    lines.setdefault(r["pretrain"], []).append(r)
+            for pre, rs in sorted(lines.items(), key=lambda kv: labels.index(kv[0])):
+                rs = sorted(rs, key=lambda r: r["ratio"])
+                ax.errorbar([100 * r["ratio"] for r in rs], [r[f"{metric}_mean"] for r in rs],
+                            yerr=[r[f"{metric}_std"] for r in rs], marker="o", ms=3, capsize=2, label=pre,
+                            color=f"C{labels.index(pre)}")
+            ax.set_xscale("log")
+            ax.set_xticks([100 * r for r in RATIOS], [f"{100 * r:g} %" for r in RATIOS])
+            ax.set_title(f"{dataset}, {encoder}", fontsize=9)
+            if lines:
+                ax.legend(fontsize=6)
+            else:
+                ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes, color="grey")
+        axes[i][0].set_ylabel(metric, fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("training ratio of the pool", fontsize=8)
+    fig.suptitle(f"fine-tuning after each pre-training: {metric} on the test set (mean ± std, "
+                 f"{default_runs} runs)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def plot_all(out: Path) -> int:
+    """``pretraining_<metric>.png`` beside the results file ``out``, for Kendall tau and P@1 %."""
+    records = read_records(out)
+    for metric in ("kendall_tau", "precision_at_1pct"):
+        plot_pretraining(records, metric, out.parent / f"pretraining_{metric}.png")
+    return 0
+
+
 def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -148,6 +202,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help=f"smoke run: one run (seeds 21 x 21), {QUICK_PRETRAIN_EPOCHS} pre-training epochs")
     ap.add_argument("--resume", action="store_true", help="skip cells the results file already holds")
+    ap.add_argument("--plot-only", action="store_true",
+                    help="only redraw pretraining_kendall_tau.png and pretraining_precision_at_1pct.png "
+                         "from the results file")
     ap.add_argument("--results", default=str(RESULTS), help="folder for pretraining.json")
     ap.add_argument("--cache", default=str(config.archrep_home() / "pretrained"),
                     help="folder of cached pre-trained encoders (default $ARCHREP_HOME/pretrained)")
@@ -173,6 +230,8 @@ def main(argv=None) -> int:
                 "weight_decay": pretrain.DEFAULT_WEIGHT_DECAY, "seed": 0}
     out = Path(args.results) / "pretraining.json"
     cache = Path(args.cache)
+    if args.plot_only:
+        return plot_all(out)
 
     for name in datasets:
         ds = file_order(data.load(name, data_dir=args.data_dir), args.data_dir)
@@ -211,7 +270,7 @@ def main(argv=None) -> int:
                           f"rho {rec['spearman_mean']:.4f}  P@1% {rec['precision_at_1pct_mean']:.3f}  "
                           f"P@5% {rec['precision_at_5pct_mean']:.3f}  ({time.perf_counter() - t0:.0f} s, "
                           f"pre-training {seconds:.0f} s)", flush=True)
-    return 0
+    return plot_all(out)
 
 
 if __name__ == "__main__":
