@@ -27,6 +27,14 @@ kernel sum), fit in milliseconds and need no torch training:
   the per-node features (:attr:`ArchDataset.node_features`, ``log_flops`` / ``log_mem_bytes``).
   ``relative=True`` weighs each network's squared error by 1 / latency^2 (NNLS on rows divided by
   the target), i.e. fits relative errors, which is what MAPE scores.
+  ``pooled=True`` (ours) adds the whole network's sums of the same columns (node count, and with
+  ``kernel_costs`` total FLOPs and memory traffic) as shared kernels and ``ridge`` > 0 shrinks every
+  per-kernel latency towards 0, so a kernel seen in few training networks costs about the shared
+  rate instead of an extrapolated one: fitted on whole networks, an op kind that only ever occurs
+  with tiny FLOPs (say Sigmoid in a few squeeze-excite blocks) can get a huge per-FLOP latency that
+  a family using it everywhere (EfficientNet's swish) multiplies 100-fold. The penalty is
+  ``ridge`` * N * (coefficient x column RMS)^2 over the N training rows, i.e. on each kernel's
+  typical contribution, so rare kernels shrink most; NNLS on the augmented system.
 
 Fitting uses the rows with a value for the target; the coefficients are the checkpoint's weights.
 """
@@ -119,7 +127,8 @@ class FlopsMacsLinear(LinearCostModel):
 class KernelAdditive(Predictor):
     """Sum of non-negative per-kernel latencies plus a shared constant, fitted by NNLS (module docstring)."""
 
-    defaults: ClassVar[dict] = {"position": True, "kernel_costs": False, "relative": False}
+    defaults: ClassVar[dict] = {"position": True, "kernel_costs": False, "relative": False, "pooled": False,
+                                "ridge": 0.0}
     #: per-kernel cost columns with ``kernel_costs``: FLOPs (GFLOPs), memory traffic (MB), a count
     COSTS: ClassVar[tuple] = (("log_flops", 1e9), ("log_mem_bytes", 1e6))
 
@@ -130,9 +139,13 @@ class KernelAdditive(Predictor):
     def _per_kernel(self) -> int:
         return len(self.COSTS) + 1 if self.config["kernel_costs"] else 1
 
-    def _width(self) -> int:
+    def _kernels(self) -> int:
+        """Columns of the per-kernel latencies (the rest: the pooled ones, then the constant)."""
         vocab = len(self.data_info["op_vocab"])
-        return vocab * (self.data_info["max_nodes"] if self.config["position"] else 1) * self._per_kernel() + 1
+        return vocab * (self.data_info["max_nodes"] if self.config["position"] else 1) * self._per_kernel()
+
+    def _width(self) -> int:
+        return self._kernels() + (self._per_kernel() if self.config["pooled"] else 0) + 1
 
     def _node_costs(self, ds: ArchDataset, rows: np.ndarray, cols: np.ndarray) -> list[np.ndarray]:
         """Each real node's FLOPs and memory traffic in the :data:`COSTS` units (``kernel_costs``)."""
@@ -146,8 +159,9 @@ class KernelAdditive(Predictor):
                 for c, unit in self.COSTS]
 
     def features(self, ds: ArchDataset) -> np.ndarray:
-        """(N, kernels + 1) float64: how often each kernel occurs in each network (with
-        ``kernel_costs`` also the FLOPs and memory traffic summed per kernel), then a constant 1."""
+        """(N, width) float64: how often each kernel occurs in each network (with ``kernel_costs``
+        also the FLOPs and memory traffic summed per kernel), with ``pooled`` the same summed over all
+        kernels, then a constant 1."""
         ops = self._aligned_ops(ds)
         m, vocab = self.data_info["max_nodes"], len(self.data_info["op_vocab"])
         if self.config["position"] and ops.shape[1] > m:
@@ -162,6 +176,9 @@ class KernelAdditive(Predictor):
         if self.config["kernel_costs"]:
             for j, cost in enumerate(self._node_costs(ds, rows, cols), start=1):
                 np.add.at(x, (rows, kernel + j), cost)
+        if self.config["pooled"]:
+            k, per = self._kernels(), self._per_kernel()
+            x[:, k:k + per] = x[:, :k].reshape(len(ds), -1, per).sum(axis=1)
         x[:, -1] = 1.0
         return x
 
@@ -172,6 +189,16 @@ class KernelAdditive(Predictor):
                 raise ArchrepError(f"model {self.name!r}: relative=True needs a positive target, but {target!r} of "
                                    f"dataset {train.name!r} has values <= 0; use relative=False")
             x, y = x / y[:, None], np.ones_like(y)
+        ridge = float(self.config["ridge"])
+        if ridge < 0:
+            raise ArchrepError(f"model {self.name!r}: ridge must be >= 0, got {ridge}")
+        if ridge > 0:
+            k, per = self._kernels(), self._per_kernel()
+            totals = x[:, :k].reshape(len(x), -1, per).sum(axis=1)  # each cost type over all kernels
+            rms = np.tile(np.sqrt((totals ** 2).mean(axis=0)), k // per)
+            penalty = np.zeros((k, x.shape[1]))
+            penalty[np.arange(k), np.arange(k)] = np.sqrt(ridge * len(x)) * rms
+            x, y = np.vstack([x, penalty]), np.concatenate([y, np.zeros(k)])
         self.coef = nnls(x, y)[0]
 
     def _predict(self, ds):
