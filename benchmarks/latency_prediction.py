@@ -67,7 +67,7 @@ every platform are used, so every fold tests the same models).
   ``flops-linear`` and ``kernel-additive`` fitted on the k, and ``ledg`` / ``nearest-platform``
   calibrated on them (variant ``calibrated``, as for the devices).
 * ``--zoo-variants`` runs ``ledg`` once per variant here too: ``static`` zero-shot, and
-  ``calibrated-static`` few-shot.
+  ``calibrated-static`` few-shot; ``pooled`` adds few-shot ``kernel-additive`` (pooled).
 
 Records also carry ``held_out_platform``, ``seen_platforms`` and ``nearest_platform``. CPU-scaled defaults: ``--train-per-family 100`` (a seeded cap on each family's training
 architectures; 0 = all, NNLQP's 1,800), epochs gin 100, tart and ledg 30 (``--zoo-epochs`` sets all), ledg in batches of 16; each (protocol, method) cell is
@@ -418,8 +418,7 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
     checkpoint, data_id = seed_checkpoint(path), data_key(ds, targets)
     for protocol in args.zoo_protocols:
         folds = [None] if protocol == "in-domain" else families
-        cells = [(m, v) for m in args.zoo_methods for v in args.zoo_variants
-                 if v == "default" or m in VARIANT_METHODS[v]]
+        cells = [(m, v) for m in args.zoo_methods for v in variants_of(m, args)]
         for method, variant in cells:
             if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds, variant):
                 continue
@@ -459,6 +458,11 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
                           flush=True)
 
 
+def variants_of(method: str, args) -> list[str]:
+    """The ``--zoo-variants`` that apply to ``method`` (:data:`VARIANT_METHODS`)."""
+    return [v for v in args.zoo_variants if v == "default" or method in VARIANT_METHODS[v]]
+
+
 def calibrated(variant: str) -> str:
     """The few-shot variant name of a zero-shot predictor ``variant`` calibrated on the k."""
     return "calibrated" if variant == "default" else f"calibrated-{variant}"
@@ -496,9 +500,10 @@ def platform_seed(ds, args, ledg_hp: dict[str, dict], held: str, seen: list[str]
     for k in shots:
         sup = support[:k]
         few[f"flops-linear|default|{k}"] = scored(power_law_predict(flops[sup], y[sup], flops[test_idx]))
-        if "kernel-additive" in args.platform_methods:
-            few[f"kernel-additive|default|{k}"] = scored(models.create(
-                "kernel-additive", **ZOO_METHODS["kernel-additive"]).fit(ds.subset(sup), held).predict(test))
+        for variant in (variants_of("kernel-additive", args) if "kernel-additive" in args.platform_methods else ()):
+            few[f"kernel-additive|{variant}|{k}"] = scored(models.create(
+                "kernel-additive", **ZOO_METHODS["kernel-additive"], **ZOO_VARIANTS[variant]).fit(
+                ds.subset(sup), held).predict(test))
         for name, p in zero_p.items():
             method, variant = name.split("|")
             if method in ("ledg", "nearest-platform"):
@@ -520,8 +525,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     plats = {t: Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets}
     cap = args.train_per_family or None
     hp = {**ZOO_METHODS["ledg"], "size_buckets": True, **({"epochs": args.zoo_epochs} if args.zoo_epochs else {})}
-    ledg_hp = {v: {**hp, **ZOO_VARIANTS[v]} for v in args.zoo_variants
-               if v == "default" or "ledg" in VARIANT_METHODS[v]}
+    ledg_hp = {v: {**hp, **ZOO_VARIANTS[v]} for v in variants_of("ledg", args)}
     ledg_of = {name: v for v in ledg_hp for name in (v, calibrated(v))}  # a ledg record's variant -> its fit
     checkpoint, data_id = seed_checkpoint(path), data_key(ds, targets)
     folds = {seed: splits.create("in-domain", groups=groups, train_per_family=cap, seed=seed,
@@ -531,8 +535,8 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     if "few-shot-platform" in args.platform_protocols and len(shots) < len(SHOTS):
         print(f"few-shot-platform: only {n_train} training archs, so k = {shots or 'none'} of {list(SHOTS)}", flush=True)
     zero_cells = [*(("ledg", v) for v in ledg_hp), ("flops-linear", "transfer"), ("nearest-platform", "default")]
-    few_cells = [("flops-linear", "default"), ("kernel-additive", "default"), *(("ledg", calibrated(v)) for v in ledg_hp),
-                 ("nearest-platform", "calibrated")]
+    few_cells = [("flops-linear", "default"), *(("kernel-additive", v) for v in variants_of("kernel-additive", args)),
+                 *(("ledg", calibrated(v)) for v in ledg_hp), ("nearest-platform", "calibrated")]
     zero_cells = [c for c in zero_cells if c[0] in args.platform_methods and "zero-shot-platform" in args.platform_protocols]
     few_cells = [c for c in few_cells if c[0] in args.platform_methods] if shots else []
     for held in targets:
@@ -547,7 +551,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
         few: dict[tuple, list[dict]] = {}
         seconds: dict[str, list[float]] = {}
         key = [data_id, "platforms", held, targets, sorted(args.platform_methods), shots, ledg_hp, cap,
-               args.test_fraction]
+               args.test_fraction, variants_of("kernel-additive", args)]
         for seed in seeds:
             done = checkpoint.get(key, seed)  # a seed finished before the run was stopped, else None
             if done is None:
