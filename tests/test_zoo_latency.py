@@ -243,10 +243,13 @@ def test_benchmark_zoo_protocols_quick(store_file, tmp_path, monkeypatch, capsys
     assert bench.main(argv + ["--resume"]) == 0 and "MAPE" not in capsys.readouterr().out
     sub = tmp_path / "sub"
     assert bench.main(["--protocols", "leave-family-out", "--zoo-file", str(store_file[1]), "--quick", "--results",
-                       str(sub), "--methods", "flops-linear", "--families", "nb201,resnet",
-                       "--platforms", PLATFORMS[1].id]) == 0
+                       str(sub), "--methods", "flops-linear,kernel-additive", "--families", "nb201,resnet",
+                       "--platforms", PLATFORMS[1].id, "--zoo-variants", "default,pooled"]) == 0
     sub_recs = json.loads((sub / "latency_prediction.json").read_text())
     assert {(r["family"], r["target"]) for r in sub_recs} == {(f, TARGETS[1]) for f in ("nb201", "resnet", "all")}
+    # a variant only runs for the methods it applies to: pooled is kernel-additive's
+    assert {(r["method"], r["variant"]) for r in sub_recs} == {
+        ("flops-linear", "default"), ("kernel-additive", "default"), ("kernel-additive", "pooled")}
     # the README table: rows = families + average (+ best run), columns = methods
     render = _script("render_readme")
     monkeypatch.setattr(render, "RESULTS", tmp_path)
@@ -264,7 +267,8 @@ def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys, monkey
     (15 training archs)."""
     bench = _script("latency_prediction")
     argv = ["--protocols", "zero-shot-platform,few-shot-platform", "--zoo-file", str(store_file[1]), "--quick",
-            "--results", str(tmp_path), "--methods", "flops-linear,nearest-platform,kernel-additive"]
+            "--results", str(tmp_path), "--zoo-variants", "default,pooled",
+            "--methods", "flops-linear,nearest-platform,kernel-additive"]
     assert bench.main(argv) == 0
     assert "k = [10]" in capsys.readouterr().out
     recs = json.loads((tmp_path / "latency_prediction.json").read_text())
@@ -272,7 +276,7 @@ def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys, monkey
     assert cells == {(p, m, v, t, k) for t in TARGETS for p, m, v, k in (
         ("zero-shot-platform", "flops-linear", "transfer", 15), ("zero-shot-platform", "nearest-platform", "default", 15),
         ("few-shot-platform", "flops-linear", "default", 10), ("few-shot-platform", "kernel-additive", "default", 10),
-        ("few-shot-platform", "nearest-platform", "calibrated", 10))}
+        ("few-shot-platform", "kernel-additive", "pooled", 10), ("few-shot-platform", "nearest-platform", "calibrated", 10))}
     by = {(r["protocol"], r["method"], r["variant"], r["target"]): r for r in recs if r["family"] == "all"}
     held = TARGETS[1]
     assert by[("zero-shot-platform", "nearest-platform", "default", held)]["nearest_platform"] == TARGETS[0]
