@@ -79,6 +79,7 @@ def test_predict_latency_matches_the_predictor(onnx_files, tmp_path, capsys, nam
 def test_zoo_jobs_extend_keeps_earlier_jobs():
     two, three = zoo_jobs(2, ["nb201", "resnet"], 0), zoo_jobs(3, ["nb201", "resnet"], 0)
     assert [j for j in three if j in two] == two and len(three) == 6
+    assert three[:4] == two and [name for name, _ in three] == ["nb201", "resnet"] * 3  # round-robin
     assert zoo_jobs(2, ["nb201"], 1) != zoo_jobs(2, ["nb201"], 0)
 
 

@@ -392,7 +392,9 @@ def platform_specs(text: str) -> list:
 
 def zoo_jobs(per_family: int, families: Sequence[str] | None, seed: int) -> list[tuple[str, dict]]:
     """``per_family`` sampled configs of each zoo family; job i of a family depends only on (seed,
-    family, i), so a larger ``per_family`` keeps the first jobs and adds new ones (extending a dataset)."""
+    family, i), so a larger ``per_family`` keeps the first jobs and adds new ones (extending a dataset).
+    Ordered round-robin over the families (every family's job i before any job i + 1), so a run
+    stopped halfway leaves every family with about as many models."""
     import random
 
     from archrep.zoo import families as zoo
@@ -403,7 +405,7 @@ def zoo_jobs(per_family: int, families: Sequence[str] | None, seed: int) -> list
     if per_family < 1:
         raise ArchrepError(f"--per-family {per_family}: need at least one model per family")
     return [(name, zoo.get(name).sample_config(random.Random(f"{seed}/{name}/{i}")))
-            for name in names for i in range(per_family)]
+            for i in range(per_family) for name in names]
 
 
 def cmd_latency_dataset(args) -> int:
