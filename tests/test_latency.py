@@ -365,12 +365,40 @@ def test_profile_jobs_resume_after_kill_without_duplicates(store_url, monkeypatc
             profile_jobs(store, JOBS, platform, progress=False, **FAST)
         assert store.counts()["measurements"] == 2 and store.counts()["graphs"] == 2
         monkeypatch.setattr(jobs_module, "profile", real_profile)
-        assert profile_jobs(store, JOBS, platform, progress=False, **FAST) == {"measured": 2, "skipped": 2}
-        assert profile_jobs(store, JOBS, platform, progress=False, **FAST) == {"measured": 0, "skipped": 4}
+        assert profile_jobs(store, JOBS, platform, progress=False, **FAST) == {platform.id: {"measured": 2, "skipped": 2}}
+        assert profile_jobs(store, JOBS, platform, progress=False, **FAST) == {platform.id: {"measured": 0, "skipped": 4}}
         rows = store.measurements(platform_id=platform.id)
         assert len(rows) == 4 and {(r["family"], r["batch"]) for r in rows} == {
             ("nb201", 1), ("nb201", 2), ("resnet", 1), ("resnet", 2)}
         assert store.counts() == {"graphs": 4, "platforms": 1, "measurements": 4}
+
+
+def test_profile_jobs_measures_model_by_model_on_several_platforms(tmp_path, monkeypatch):
+    """Each model is measured on every platform before the next one, so a run stopped halfway
+    leaves the platforms with the same models; the rerun completes both."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("sqlalchemy")
+    platforms = [detect(), detect("torch")]
+    real_profile, calls = jobs_module.profile, []
+
+    def killed_on_third(model, platform, **kw):
+        calls.append(platform.id)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("killed halfway")
+        return real_profile(model, platform, **kw)
+
+    with LatencyStore(tmp_path / "s.db") as store:
+        monkeypatch.setattr(jobs_module, "profile", killed_on_third)
+        with pytest.raises(KeyboardInterrupt):
+            profile_jobs(store, JOBS, platforms, progress=False, **FAST)
+        assert calls == [platforms[0].id, platforms[1].id, platforms[0].id]
+        assert [len(store.measurements(platform_id=p.id)) for p in platforms] == [1, 1]
+        monkeypatch.setattr(jobs_module, "profile", real_profile)
+        assert profile_jobs(store, JOBS, platforms, progress=False, **FAST) == {
+            p.id: {"measured": 3, "skipped": 1} for p in platforms}
+        assert store.counts() == {"graphs": 4, "platforms": 2, "measurements": 8}
+        with pytest.raises(ArchrepError, match="at least one platform"):
+            profile_jobs(store, JOBS, [], progress=False)
 
 
 def test_profile_jobs_rejects_bad_jobs_and_unsupported_platforms(tmp_path):

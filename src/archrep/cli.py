@@ -429,9 +429,10 @@ def cmd_latency_dataset(args) -> int:
         elif args.action != "info":
             families = [f.strip() for f in args.families.split(",")] if args.families else None
             jobs = zoo_jobs(args.per_family, families, args.seed)
-            for platform in platform_specs(args.platforms):
-                counts = profile_jobs(store, jobs, platform, progress=not args.no_progress, repeats=args.repeats)
-                print(f"{platform.id}: measured {counts['measured']}, already there {counts['skipped']}")
+            counts = profile_jobs(store, jobs, platform_specs(args.platforms), progress=not args.no_progress,
+                                  repeats=args.repeats)
+            for pid, c in counts.items():
+                print(f"{pid}: measured {c['measured']}, already there {c['skipped']}")
         platforms = store.platforms()
         rows = []
         for pid, platform in platforms.items():
