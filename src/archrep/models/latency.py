@@ -32,9 +32,11 @@ kernel sum), fit in milliseconds and need no torch training:
   per-kernel latency towards 0, so a kernel seen in few training networks costs about the shared
   rate instead of an extrapolated one: fitted on whole networks, an op kind that only ever occurs
   with tiny FLOPs (say Sigmoid in a few squeeze-excite blocks) can get a huge per-FLOP latency that
-  a family using it everywhere (EfficientNet's swish) multiplies 100-fold. The penalty is
-  ``ridge`` * N * (coefficient x column RMS)^2 over the N training rows, i.e. on each kernel's
-  typical contribution, so rare kernels shrink most; NNLS on the augmented system.
+  a family using it everywhere (EfficientNet's swish) multiplies. The penalty is ``ridge`` * N *
+  (coefficient x RMS of the networks' total of that cost)^2 over the N training rows: a kernel's
+  rate is judged at the scale of a whole network's node count, FLOPs or bytes, so a rate that only
+  a few tiny occurrences support shrinks to about 0 and the shared kernels carry the cost; NNLS
+  on the augmented system.
 
 Fitting uses the rows with a value for the target; the coefficients are the checkpoint's weights.
 """
@@ -147,6 +149,10 @@ class KernelAdditive(Predictor):
     def _width(self) -> int:
         return self._kernels() + (self._per_kernel() if self.config["pooled"] else 0) + 1
 
+    def _totals(self, x: np.ndarray) -> np.ndarray:
+        """(N, per-kernel columns): each cost column of the feature rows ``x`` summed over all kernels."""
+        return x[:, :self._kernels()].reshape(len(x), -1, self._per_kernel()).sum(axis=1)
+
     def _node_costs(self, ds: ArchDataset, rows: np.ndarray, cols: np.ndarray) -> list[np.ndarray]:
         """Each real node's FLOPs and memory traffic in the :data:`COSTS` units (``kernel_costs``)."""
         names = list(ds.node_feature_names)
@@ -177,8 +183,8 @@ class KernelAdditive(Predictor):
             for j, cost in enumerate(self._node_costs(ds, rows, cols), start=1):
                 np.add.at(x, (rows, kernel + j), cost)
         if self.config["pooled"]:
-            k, per = self._kernels(), self._per_kernel()
-            x[:, k:k + per] = x[:, :k].reshape(len(ds), -1, per).sum(axis=1)
+            k = self._kernels()
+            x[:, k:k + self._per_kernel()] = self._totals(x)
         x[:, -1] = 1.0
         return x
 
@@ -193,9 +199,8 @@ class KernelAdditive(Predictor):
         if ridge < 0:
             raise ArchrepError(f"model {self.name!r}: ridge must be >= 0, got {ridge}")
         if ridge > 0:
-            k, per = self._kernels(), self._per_kernel()
-            totals = x[:, :k].reshape(len(x), -1, per).sum(axis=1)  # each cost type over all kernels
-            rms = np.tile(np.sqrt((totals ** 2).mean(axis=0)), k // per)
+            k = self._kernels()
+            rms = np.tile(np.sqrt((self._totals(x) ** 2).mean(axis=0)), k // self._per_kernel())
             penalty = np.zeros((k, x.shape[1]))
             penalty[np.arange(k), np.arange(k)] = np.sqrt(ridge * len(x)) * rms
             x, y = np.vstack([x, penalty]), np.concatenate([y, np.zeros(k)])
