@@ -121,7 +121,7 @@ ZOO_METHODS = {
     "ledg": {**LEDG, "batch_size": 16, "epochs": 30},
 }
 ZOO_TORCH = ("gin", "tart", "ledg")
-#: variants of the torch zoo methods (``--zoo-variants``): ``static`` (ours) adds NNLQP's static
+#: variants of the zoo methods (``--zoo-variants``, :data:`VARIANT_METHODS`): ``static`` (ours) adds NNLQP's static
 #: features, the graph's batch, FLOPs, memory traffic and parameters, as graph-level inputs
 #: (``graph_features``, :class:`archrep.models.base.TorchPredictor`)
 #: ``pooled`` (ours) is kernel-additive's: shared kernels plus ridge 1e-3 on the per-kernel latencies,
