@@ -201,3 +201,34 @@ def test_gin_jumping_knowledge_pools_every_layer(data):
     assert torch.allclose(emb, expected, atol=1e-6)
     assert not torch.allclose(emb[:, :8], emb[:, 16:])  # the layers' blocks differ
     assert m.predict(ds).shape == (len(ds),)
+
+
+@pytest.mark.parametrize("name, cfg", [("gin", {"hidden": 8}),
+                                       ("ledg", {"d_model": 16, "layers": 1, "node_embedding": "onehot",
+                                                 "platform_token": False})])
+def test_logsumexp_readout_adds_per_node_latencies(name, cfg, data):
+    """``readout="logsumexp"`` with ``log_target`` and no standardisation predicts the sum of the
+    head's per-node latencies exp(head(node)) over the real nodes: padding adds nothing, and the
+    graph embedding that pre-training reads is the mean of the node embeddings."""
+    ds = data["prune_none"]  # pruned 'none' nodes: graphs of several sizes, so padding
+    m = models.create(name, seed=0, progress=False, epochs=2, readout="logsumexp", log_target=True,
+                      standardize=False, **cfg).fit(ds, "flops")
+    net = m.net.eval()
+    inputs = m.network_inputs(ds.subset(range(6)))
+    with torch.no_grad():
+        h, real = net.node_embeddings(**inputs)
+        per_node = torch.exp(net.score(h)) * real
+        pooled = net.graph_embedding(**inputs)
+    assert real.sum(dim=1).unique().numel() > 1
+    np.testing.assert_allclose(m.predict(ds.subset(range(6))), per_node.sum(dim=1).numpy(), rtol=1e-5)
+    expected = (h * real[..., None]).sum(dim=1) / real.sum(dim=1, keepdim=True)
+    assert torch.allclose(pooled, expected, atol=1e-6)
+
+
+def test_logsumexp_readout_needs_per_node_embeddings():
+    """An encoder without per-node embeddings says so instead of pooling something else."""
+    class Pooled(models.base.EncoderNet):
+        readout = "logsumexp"
+
+    with pytest.raises(ArchrepError, match="no per-node embeddings.*'sum' or 'mean'"):
+        Pooled()(x=torch.zeros(1, 2))

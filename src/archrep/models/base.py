@@ -300,6 +300,22 @@ def load(path: str | Path, *, progress: bool = False, device: str = "cpu") -> Pr
 #: node count from which networks multiply by the adjacency as a sparse tensor (architectures have
 #: a few edges per node, so beyond some tens of nodes that is far cheaper than dense M x M products)
 SPARSE_FROM = 64
+#: graph readouts of the encoders with per-node states (gin, ledg): ``sum`` or ``mean`` of the node
+#: states, then the score head; ``logsumexp`` (ours, for latency) scores every node with the head and
+#: returns log(sum_v exp(score_v)), so that with ``log_target=True, standardize=False`` the predicted
+#: latency is a sum of positive per-node latencies, as a network's run time is a sum over its ops
+#: (the kernel-additive model's assumption, with learnt per-node costs). Its graph embedding, which
+#: pre-training heads read, is the mean of the node states.
+READOUTS = ("sum", "mean", "logsumexp")
+
+
+def pool_nodes(h: torch.Tensor, real: torch.Tensor, readout: str) -> torch.Tensor:
+    """Node states (B, N, E) pooled over the real nodes (B, N, bool) to (B, E): their sum for
+    ``readout="sum"``, their mean otherwise (``mean``, and ``logsumexp``'s graph embedding)."""
+    pooled = (h * real[..., None]).sum(dim=1)
+    if readout == "sum":
+        return pooled
+    return pooled / real.sum(dim=1, keepdim=True).clamp(min=1)
 
 
 class EncoderNet(torch.nn.Module):
@@ -326,15 +342,27 @@ class EncoderNet(torch.nn.Module):
     def score(self, h: torch.Tensor) -> torch.Tensor:
         return self.head(h).squeeze(-1)
 
+    def node_embeddings(self, **inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-node embeddings (B, N, ``embedding_dim``) that the score head can read one by one,
+        and the real-node mask (B, N, bool): what the ``logsumexp`` readout (:data:`READOUTS`) needs."""
+        raise ArchrepError(f"{type(self).__name__} has no per-node embeddings, so it cannot use the "
+                           "'logsumexp' readout; use 'sum' or 'mean'")
+
     def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
         graph_features = inputs.pop("graph_features", None)
-        h = self.graph_embedding(**inputs)
+        additive = getattr(self, "readout", None) == "logsumexp"
+        if additive:
+            h, real = self.node_embeddings(**inputs)
+        else:
+            h = self.graph_embedding(**inputs)
         proj = getattr(self, "graph_feature_proj", None)  # set by add_graph_features
         if proj is not None:
             if graph_features is None:
                 raise ArchrepError(f"{type(self).__name__} was built to read {proj.in_features} graph features but "
                                    "got none; pass the predictor's network_inputs(ds)")
-            h = h + proj(graph_features)
+            h = h + (proj(graph_features)[:, None] if additive else proj(graph_features))
+        if additive:
+            return torch.logsumexp(self.score(h).masked_fill(~real, float("-inf")), dim=1)
         return self.score(h)
 
     def add_graph_features(self, count: int) -> None:

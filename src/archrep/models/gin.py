@@ -4,8 +4,9 @@ Per layer, h <- MLP((1 + eps) h + A h) (Xu et al., ICLR 2019) with A the aggrega
 of the chosen ``direction``: "undirected" (default) A = adj + adjᵀ, "forward" each node sums
 its predecessors (A = adjᵀ), "backward" its successors (A = adj). Padding nodes are zeroed
 after every layer (they have no edges, so they never leak into real nodes); the readout sums or
-averages the real nodes only, then an MLP head gives one score. With ``jumping_knowledge`` the
-readout pools every layer's states concatenated (Xu et al., ICML 2018), as FGP's GIN encoder
+averages the real nodes only, then an MLP head gives one score (or, ``logsumexp``, the head scores
+each node and the readout adds them up in log space, :data:`archrep.models.base.READOUTS`). With
+``jumping_knowledge`` the readout pools every layer's states concatenated (Xu et al., ICML 2018), as FGP's GIN encoder
 does (research/methods.md §5), so the graph embedding is ``layers x hidden`` wide. Everything is batched matrix
 algebra over (B, M, ·) tensors, so inference on a whole benchmark is a handful of bmm calls.
 With ``node_features`` (the dataset's per-node features, :class:`TorchPredictor`), the input
@@ -21,10 +22,10 @@ from torch import nn
 
 from archrep.errors import ArchrepError
 from archrep.models import register_model
-from archrep.models.base import NODE_FEATURE_DEFAULTS, SPARSE_FROM, EncoderNet, TorchPredictor, padded_tensors
+from archrep.models.base import (NODE_FEATURE_DEFAULTS, READOUTS, SPARSE_FROM, EncoderNet, TorchPredictor,
+                                 padded_tensors, pool_nodes)
 
 DIRECTIONS = ("undirected", "forward", "backward")
-READOUTS = ("sum", "mean")
 
 
 class DenseGIN(EncoderNet):
@@ -68,20 +69,20 @@ class DenseGIN(EncoderNet):
         """Per-node states (B, M, hidden) after the last GIN layer; padding rows are zero."""
         return self.layer_states(x, agg, mask, node_features)[-1]
 
+    def node_embeddings(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor,
+                        node_features: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        states = self.layer_states(x, agg, mask, node_features)
+        return (torch.cat(states, dim=-1) if self.jumping_knowledge else states[-1]), mask > 0
+
     def graph_embedding(self, x: torch.Tensor, agg: torch.Tensor, mask: torch.Tensor,
                         node_features: torch.Tensor | None = None) -> torch.Tensor:
-        states = self.layer_states(x, agg, mask, node_features)
-        h = torch.cat(states, dim=-1) if self.jumping_knowledge else states[-1]
-        pooled = h.sum(dim=1)
-        if self.readout == "mean":
-            pooled = pooled / mask.sum(dim=1, keepdim=True).clamp(min=1)
-        return pooled
+        return pool_nodes(*self.node_embeddings(x, agg, mask, node_features), self.readout)
 
 
 @register_model("gin")
 class GINPredictor(TorchPredictor):
     """Dense GIN. Hyper-parameters: ``hidden`` width, ``layers``, ``direction`` (undirected /
-    forward / backward), ``readout`` (sum / mean over real nodes), ``jumping_knowledge`` (pool
+    forward / backward), ``readout`` (sum / mean over real nodes, or logsumexp of per-node scores), ``jumping_knowledge`` (pool
     every layer's states concatenated), ``train_eps`` (learn eps per layer, else eps = 0),
     ``dropout``, ``node_features`` (read the dataset's per-node features when
     it has any, :class:`TorchPredictor`), plus the trainer's (``TorchPredictor.defaults``)."""

@@ -74,14 +74,14 @@ from archrep.features.language import LM_EXTRA_HINT, POOLINGS, LanguageEmbedder
 from archrep.features.templates import condition_template
 from archrep.latency.stacked import row_platforms
 from archrep.models import register_model
-from archrep.models.base import NODE_FEATURE_DEFAULTS, SPARSE_FROM, EncoderNet, TorchPredictor
+from archrep.models.base import (NODE_FEATURE_DEFAULTS, READOUTS, SPARSE_FROM, EncoderNet, TorchPredictor,
+                                 pool_nodes)
 
 ATTENTIONS = ("dgsa", "global")
 MASK_MODES = ("inf", "hadamard")
 NODE_EMBEDDINGS = ("language", "onehot", "position")
 LM_INITS = ("pretrained", "random")
 FFNS = ("adjacency", "plain")
-READOUTS = ("mean", "sum")
 #: width of the sinusoidal node-index code of node_embedding="position"
 POSITION_DIM = 16
 
@@ -308,18 +308,34 @@ class LeDGFormer(EncoderNet):
         key_ok = valid[:, None, :] | torch.eye(n, dtype=torch.bool, device=x.device)
         return x, struct, key_ok, causal_mask(valid), a, real
 
-    def graph_embedding(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor,
-                        platform: torch.Tensor | None = None,
-                        node_features: torch.Tensor | None = None) -> torch.Tensor:
+    def node_states(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor,
+                    platform: torch.Tensor | None = None,
+                    node_features: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token states (B, N, d) after the blocks and the final norm, and the real-node mask (B, N):
+        the platform token, when there is one, is the last token and is not a real node."""
         x, struct, key_ok, causal, a, real = self.tokens(ops, adj, mask, platform, node_features)
         if a.shape[-1] >= SPARSE_FROM:  # (sons, fathers) as sparse matrices: O(edges) aggregation
             a = (a.to_sparse(), a.transpose(1, 2).to_sparse())
         for block in self.blocks:
             x = block(x, struct, key_ok, causal, a)
-        x = self.ln(x) * real[..., None]
-        pooled = x.sum(dim=1)
-        if self.readout == "mean":
-            pooled = pooled / real.sum(dim=1, keepdim=True).clamp(min=1)
+        return self.ln(x) * real[..., None], real
+
+    def node_embeddings(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor,
+                        platform: torch.Tensor | None = None,
+                        node_features: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each node's state with the platform token beside it (B, N, ``embedding_dim``), as the
+        graph embedding has the pooled states beside it, and the real-node mask."""
+        x, real = self.node_states(ops, adj, mask, platform, node_features)
+        if self.platform is not None:
+            plat = self.platform_tokens(x.shape[0], platform)[:, None].expand(-1, x.shape[1], -1)
+            x = torch.cat([x, plat], dim=-1)
+        return x, real
+
+    def graph_embedding(self, ops: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor,
+                        platform: torch.Tensor | None = None,
+                        node_features: torch.Tensor | None = None) -> torch.Tensor:
+        x, real = self.node_states(ops, adj, mask, platform, node_features)
+        pooled = pool_nodes(x, real, self.readout)
         if self.platform is not None:
             pooled = torch.cat([pooled, self.platform_tokens(x.shape[0], platform)], dim=-1)
         return pooled
@@ -331,7 +347,8 @@ class LeDGPredictor(TorchPredictor):
 
     Hyper-parameters: ``d_model``, ``layers``, ``heads``, ``ffn_ratio`` (FFN width / d_model),
     ``dropout`` (in the FFN), ``attention`` (dgsa / global), ``dynamic_weights``, ``mask_mode``
-    (inf / hadamard), ``ffn`` (adjacency / plain), ``readout`` (mean / sum), ``node_embedding``
+    (inf / hadamard), ``ffn`` (adjacency / plain), ``readout`` (mean / sum / logsumexp,
+    :data:`archrep.models.base.READOUTS`), ``node_embedding``
     (language / onehot / position), ``lm`` ("minilm" or a checkpoint folder), ``lm_init``
     (pretrained / random), ``lm_pooling`` (mean / cls), ``platform`` (platform text; None = the
     target's condition), ``platform_token``, ``node_features`` (read the dataset's per-node
