@@ -206,10 +206,11 @@ def test_gin_jumping_knowledge_pools_every_layer(data):
 @pytest.mark.parametrize("name, cfg", [("gin", {"hidden": 8}),
                                        ("ledg", {"d_model": 16, "layers": 1, "node_embedding": "onehot",
                                                  "platform_token": False})])
-def test_logsumexp_readout_adds_per_node_latencies(name, cfg, data):
+def test_logsumexp_readout_adds_per_node_latencies(name, cfg, data, tmp_path):
     """``readout="logsumexp"`` with ``log_target`` and no standardisation predicts the sum of the
-    head's per-node latencies exp(head(node)) over the real nodes: padding adds nothing, and the
-    graph embedding that pre-training reads is the mean of the node embeddings."""
+    head's per-node latencies exp(head(node)) over the real nodes: padding adds nothing, the
+    graph embedding that pre-training reads is the mean of the node embeddings, and a saved
+    checkpoint predicts the same."""
     ds = data["prune_none"]  # pruned 'none' nodes: graphs of several sizes, so padding
     m = models.create(name, seed=0, progress=False, epochs=2, readout="logsumexp", log_target=True,
                       standardize=False, **cfg).fit(ds, "flops")
@@ -223,6 +224,7 @@ def test_logsumexp_readout_adds_per_node_latencies(name, cfg, data):
     np.testing.assert_allclose(m.predict(ds.subset(range(6))), per_node.sum(dim=1).numpy(), rtol=1e-5)
     expected = (h * real[..., None]).sum(dim=1) / real.sum(dim=1, keepdim=True)
     assert torch.allclose(pooled, expected, atol=1e-6)
+    np.testing.assert_allclose(models.load(m.save(tmp_path / "ckpt")).predict(ds), m.predict(ds), rtol=1e-6)
 
 
 def test_logsumexp_readout_needs_per_node_embeddings():
