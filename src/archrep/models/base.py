@@ -349,21 +349,22 @@ class EncoderNet(torch.nn.Module):
                            "'logsumexp' readout; use 'sum' or 'mean'")
 
     def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
-        graph_features = inputs.pop("graph_features", None)
-        additive = getattr(self, "readout", None) == "logsumexp"
-        if additive:
-            h, real = self.node_embeddings(**inputs)
-        else:
-            h = self.graph_embedding(**inputs)
+        extra = self.graph_feature_term(inputs.pop("graph_features", None))
+        if getattr(self, "readout", None) != "logsumexp":
+            return self.score(self.graph_embedding(**inputs) + extra)
+        h, real = self.node_embeddings(**inputs)
+        per_node = self.score(h + (extra[:, None] if torch.is_tensor(extra) else extra))
+        return torch.logsumexp(per_node.masked_fill(~real, float("-inf")), dim=1)
+
+    def graph_feature_term(self, graph_features: torch.Tensor | None) -> torch.Tensor | float:
+        """The projected graph features (B, ``embedding_dim``) to add to the embedding, or 0 without them."""
         proj = getattr(self, "graph_feature_proj", None)  # set by add_graph_features
-        if proj is not None:
-            if graph_features is None:
-                raise ArchrepError(f"{type(self).__name__} was built to read {proj.in_features} graph features but "
-                                   "got none; pass the predictor's network_inputs(ds)")
-            h = h + (proj(graph_features)[:, None] if additive else proj(graph_features))
-        if additive:
-            return torch.logsumexp(self.score(h).masked_fill(~real, float("-inf")), dim=1)
-        return self.score(h)
+        if proj is None:
+            return 0.0
+        if graph_features is None:
+            raise ArchrepError(f"{type(self).__name__} was built to read {proj.in_features} graph features but "
+                               "got none; pass the predictor's network_inputs(ds)")
+        return proj(graph_features)
 
     def add_graph_features(self, count: int) -> None:
         """Read ``count`` per-architecture features (0: none) through a Linear to the embedding
