@@ -6,8 +6,8 @@ its predecessors (A = adjᵀ), "backward" its successors (A = adj). Padding node
 after every layer (they have no edges, so they never leak into real nodes); the readout sums or
 averages the real nodes only, then an MLP head gives one score (or, ``logsumexp``, the head scores
 each node and the readout adds them up in log space, :data:`archrep.models.base.READOUTS`). With
-``jumping_knowledge`` the readout pools every layer's states concatenated (Xu et al., ICML 2018), as FGP's GIN encoder
-does (research/methods.md §5), so the graph embedding is ``layers x hidden`` wide. Everything is batched matrix
+``jumping_knowledge`` the readout pools every layer's states concatenated (Xu et al., ICML 2018),
+as FGP's GIN encoder does (research/methods.md §5), so the graph embedding is ``layers x hidden`` wide. Everything is batched matrix
 algebra over (B, M, ·) tensors, so inference on a whole benchmark is a handful of bmm calls.
 With ``node_features`` (the dataset's per-node features, :class:`TorchPredictor`), the input
 embedding is a Linear of [one-hot op ‖ standardised features].
@@ -82,8 +82,9 @@ class DenseGIN(EncoderNet):
 @register_model("gin")
 class GINPredictor(TorchPredictor):
     """Dense GIN. Hyper-parameters: ``hidden`` width, ``layers``, ``direction`` (undirected /
-    forward / backward), ``readout`` (sum / mean over real nodes, or logsumexp of per-node scores), ``jumping_knowledge`` (pool
-    every layer's states concatenated), ``train_eps`` (learn eps per layer, else eps = 0),
+    forward / backward), ``readout`` (sum / mean over real nodes, or logsumexp of per-node
+    scores), ``jumping_knowledge`` (pool every layer's states concatenated), ``train_eps``
+    (learn eps per layer, else eps = 0),
     ``dropout``, ``node_features`` (read the dataset's per-node features when
     it has any, :class:`TorchPredictor`), plus the trainer's (``TorchPredictor.defaults``)."""
 
