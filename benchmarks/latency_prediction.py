@@ -429,9 +429,9 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
             hp = {**ZOO_METHODS[method], **ZOO_VARIANTS[variant],
                   **({"size_buckets": True} if method in ZOO_TORCH else {}),
                   **({"epochs": args.zoo_epochs} if method in ZOO_TORCH and args.zoo_epochs else {})}
-            per_seed, seconds, train_sizes = [], [], {}
+            per_seed, seconds, train_sizes, trained_on = [], [], {}, set()
             key = [data_id, protocol, method, hp, targets, cap, args.test_fraction]
-            for seed in seeds:
+            for seed in args.worker_seeds or seeds:
                 done = checkpoint.get(key, seed)
                 if done is None:
                     t0, scores, sizes = time.perf_counter(), {}, {}
@@ -445,14 +445,19 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
                         scores.update(family_metrics(test, pred, tested))
                         sizes.update(dict.fromkeys(tested, len(split.train)))
                     done = {"scores": [[t, f, m] for (t, f), m in scores.items()], "sizes": sizes,
-                            "seconds": time.perf_counter() - t0}
+                            "seconds": time.perf_counter() - t0, "device": args.device}
                     checkpoint.put(key, seed, done)
                 per_seed.append({(t, f): m for t, f, m in done["scores"]})
                 train_sizes.update(done["sizes"])
                 seconds.append(done["seconds"])
+                trained_on.add(done.get("device", "cpu"))
+            if args.worker_seeds:  # a worker only fills the checkpoint; a --seeds run writes the records
+                print(f"{protocol} {method}/{variant}: seeds {args.worker_seeds} in the checkpoint", flush=True)
+                continue
             if protocol == "in-domain":  # one training set for every family
                 train_sizes["all"] = train_sizes[families[0]]
-            recs = zoo_records(ds, protocol, method, hp, per_seed, seeds, train_sizes, seconds, args, variant)
+            recs = zoo_records(ds, protocol, method, hp, per_seed, seeds, train_sizes, seconds, args, variant,
+                               extra={"train_device": ",".join(sorted(trained_on))})
             write_records(path, recs)
             checkpoint.drop(key)
             for r in recs:
@@ -643,8 +648,17 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true", help="skip cells the results file already has for these seeds")
     ap.add_argument("--results", default=str(RESULTS), help="folder for the JSON results")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    ap.add_argument("--device", default="cpu", help="where the zoo's gin, tart and ledg train: cpu, cuda or cuda:N")
+    ap.add_argument("--device", default="cpu", help="where the zoo's gin, tart and ledg train: cpu, cuda or cuda:N "
+                                                     "(recorded as train_device)")
+    ap.add_argument("--worker-seeds",
+                    help="zoo protocols: compute only these comma-separated seeds of each cell into the per-seed "
+                         "checkpoint beside the results and write no records, so that several processes share a "
+                         "cell's seeds; a later run with --seeds N --resume writes the records from the checkpoint")
     args = ap.parse_args(argv)
+    try:
+        args.worker_seeds = [int(x) for x in args.worker_seeds.split(",") if x.strip()] if args.worker_seeds else None
+    except ValueError:
+        ap.error(f"--worker-seeds {args.worker_seeds!r}: give comma-separated integers, e.g. 0,1")
     torch.set_num_threads(args.threads)
     args.protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
     unknown = sorted(set(args.protocols) - set(ALL_PROTOCOLS))

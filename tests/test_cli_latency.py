@@ -8,6 +8,7 @@ import torch
 from archrep import models
 from archrep.cli import main, zoo_jobs
 from archrep.data.dataset import ArchDataset
+from archrep.errors import ArchrepError
 from archrep.models.latency import MEMORY_COLUMN
 
 
@@ -103,3 +104,22 @@ def test_latency_dataset_build_extend_info(tmp_path, capsys, monkeypatch):
     assert "measured 1, already there 2" in out and "3 measurements" in out and "nb201 3" in out
     assert main(["latency-dataset", "build", "--platforms", "onnxruntime:fp32", *args]) == 2
     assert "RUNTIME:PRECISION:THREADS" in capsys.readouterr().err
+
+
+def test_platform_specs_take_an_optional_device():
+    from archrep.cli import platform_specs
+
+    cpu, gpu = platform_specs("onnxruntime:fp32:1,torch:fp16:1:cuda")
+    assert (cpu.device, gpu.device, gpu.precision) == ("cpu", "cuda", "fp16") and cpu.id != gpu.id
+    assert platform_specs("torch:fp32:2:cpu")[0].device == "cpu"
+    with pytest.raises(ArchrepError, match="use one of cpu, cuda"):
+        platform_specs("torch:fp32:1:tpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error of a machine without a GPU")
+def test_cuda_platform_without_a_gpu_is_one_line_error(onnx_files, tmp_path, capsys):
+    assert main(["profile", str(onnx_files[0][0]), "--device", "cuda", "--runtime", "torch"]) == 2
+    assert "no CUDA device is visible here" in capsys.readouterr().err
+    args = ["--store", str(tmp_path / "zoo.sqlite"), "--families", "nb201", "--per-family", "1", "--no-progress"]
+    assert main(["latency-dataset", "build", "--platforms", "torch:fp16:1:cuda", *args]) == 2
+    assert "no CUDA device is visible here" in capsys.readouterr().err

@@ -304,19 +304,22 @@ def cmd_predict(args) -> int:
 
 
 # ---------------------------------------------------------------------------- latency
-def _platform(runtime: str, precision: str, threads: int):
+def _platform(runtime: str, precision: str, threads: int, device: str = "cpu"):
     from archrep.latency import detect
+    from archrep.latency.platform import DEVICES
 
     if threads < 1:
         raise ArchrepError(f"--threads {threads}: need at least one thread")
-    return detect(runtime=runtime, precision=precision, threads=threads)
+    if device not in DEVICES:
+        raise ArchrepError(f"device {device!r}: use one of {', '.join(DEVICES)}")
+    return detect(runtime=runtime, precision=precision, threads=threads, device=device)
 
 
 def cmd_profile(args) -> int:
     from archrep.io import from_onnx
     from archrep.latency import LatencyStore, profile
 
-    platform = _platform(args.runtime, args.precision, args.threads)
+    platform = _platform(args.runtime, args.precision, args.threads, args.device)
     m = profile(args.model, platform, batch=args.batch, repeats=args.repeats)
     row = {"model": args.model, "median_ms": round(m.median_ms, 4), "iqr_ms": round(m.iqr_ms, 4),
            "min_ms": round(m.min_ms, 4), "spread": f"{100 * m.rel_spread:.1f}%", "rounds": m.rounds, "batch": m.batch}
@@ -378,15 +381,17 @@ def cmd_predict_latency(args) -> int:
 
 
 def platform_specs(text: str) -> list:
-    """'onnxruntime:fp32:1,torch:fp32:1' -> Platforms of this machine (runtime:precision:threads)."""
+    """'onnxruntime:fp32:1,torch:fp16:1:cuda' -> Platforms of this machine
+    (runtime:precision:threads, then :cpu or :cuda; cpu when left out)."""
     out = []
     for spec in [t.strip() for t in text.split(",") if t.strip()]:
         parts = spec.split(":")
-        if len(parts) != 3 or not parts[2].isdigit():
-            raise ArchrepError(f"--platforms {spec!r}: expected RUNTIME:PRECISION:THREADS, e.g. onnxruntime:int8:1")
-        out.append(_platform(parts[0], parts[1], int(parts[2])))
+        if len(parts) not in (3, 4) or not parts[2].isdigit():
+            raise ArchrepError(f"--platforms {spec!r}: expected RUNTIME:PRECISION:THREADS[:DEVICE], e.g. "
+                               "onnxruntime:int8:1 or torch:fp16:1:cuda")
+        out.append(_platform(parts[0], parts[1], int(parts[2]), *parts[3:]))
     if not out:
-        raise ArchrepError("--platforms: give at least one RUNTIME:PRECISION:THREADS")
+        raise ArchrepError("--platforms: give at least one RUNTIME:PRECISION:THREADS[:DEVICE]")
     return out
 
 
@@ -731,6 +736,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--precision", default="fp32", choices=["fp32", "int8", "bf16", "fp16"],
                         help="int8: onnxruntime static quantisation; bf16/fp16 where the hardware supports them")
         sp.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+        sp.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="cuda: onnxruntime's CUDA provider (fp32) or torch on the GPU (fp32, fp16, bf16)")
 
     pf = sub.add_parser("profile", help="measure the latency of an ONNX model on this machine")
     pf.add_argument("model", metavar="MODEL.onnx")
@@ -768,7 +775,8 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("--per-family", type=int, default=200, help="models per family (default 200)")
     ld.add_argument("--families", help="comma-separated zoo families (default: all ten)")
     ld.add_argument("--platforms", default="onnxruntime:fp32:1",
-                    help="comma-separated RUNTIME:PRECISION:THREADS of this machine (default onnxruntime:fp32:1)")
+                    help="comma-separated RUNTIME:PRECISION:THREADS[:DEVICE] of this machine, DEVICE cpu (the "
+                         "default) or cuda, e.g. torch:fp16:1:cuda (default onnxruntime:fp32:1)")
     ld.add_argument("--seed", type=int, default=0, help="sampling seed of the configs (default 0)")
     ld.add_argument("--repeats", type=int, default=20, help="timed runs per round (default 20)")
     ld.add_argument("--no-progress", action="store_true", help="no progress bars")

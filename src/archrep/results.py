@@ -29,7 +29,10 @@ CELL_FIELDS = ("task", "dataset", "space", "target", "protocol", "train_size", "
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str:
-    """Short commit of the working tree (``+dirty`` if it has uncommitted changes), or 'unknown'."""
+    """Short commit of the working tree (``+dirty`` if it has uncommitted changes), or 'unknown'.
+    ``ARCHREP_GIT_COMMIT`` names it where the tree is a copy without its ``.git`` (a remote machine)."""
+    if os.environ.get("ARCHREP_GIT_COMMIT"):
+        return os.environ["ARCHREP_GIT_COMMIT"]
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True,
                              text=True, timeout=5, check=True).stdout.strip()
