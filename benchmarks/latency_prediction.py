@@ -78,6 +78,9 @@ written when done and ``--resume`` skips the ones already in the file for the sa
     python benchmarks/latency_prediction.py --devices titan_rtx,gold_6226 --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols in-domain,leave-family-out --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols in-domain --zoo-file zoo.jsonl.gz --quick
+    # one process per seed (benchmarks/zoo_on_gpu.sh), then one run that writes the records:
+    python benchmarks/latency_prediction.py --protocols in-domain --methods tart --device cuda --worker-seeds 3
+    python benchmarks/latency_prediction.py --protocols in-domain --methods tart --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols zero-shot-platform,few-shot-platform --seeds 5 --resume
 """
 from __future__ import annotations
@@ -561,11 +564,14 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
         seconds: dict[str, list[float]] = {}
         key = [data_id, "platforms", held, targets, sorted(args.platform_methods), shots, ledg_hp, cap,
                args.test_fraction, variants_of("kernel-additive", args)]
-        for seed in seeds:
+        trained_on = set()
+        for seed in args.worker_seeds or seeds:
             done = checkpoint.get(key, seed)  # a seed finished before the run was stopped, else None
             if done is None:
-                done = platform_seed(ds, args, ledg_hp, held, seen, near, folds[seed], seed, shots, families)
+                done = {**platform_seed(ds, args, ledg_hp, held, seen, near, folds[seed], seed, shots, families),
+                        "device": args.device}
                 checkpoint.put(key, seed, done)
+            trained_on.add(done.get("device", "cpu"))
             for name, scores in done["zero"].items():
                 zero.setdefault(tuple(name.split("|")), []).append({(held, f): m for f, m in scores})
             for name, scores in done["few"].items():
@@ -573,7 +579,11 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
                 few.setdefault((method, variant, int(k)), []).append({(held, f): m for f, m in scores})
             for name, value in done["seconds"].items():
                 seconds.setdefault(name, []).append(value)
-        info = {"held_out_platform": held, "seen_platforms": seen, "nearest_platform": near}
+        if args.worker_seeds:
+            print(f"held-out {held}: seeds {args.worker_seeds} in the checkpoint", flush=True)
+            continue
+        info = {"held_out_platform": held, "seen_platforms": seen, "nearest_platform": near,
+                "train_device": ",".join(sorted(trained_on))}
         cells = [("zero-shot-platform", m, v, n_train, runs) for (m, v), runs in zero.items() if (m, v) in zero_cells]
         cells += [("few-shot-platform", m, v, k, runs) for (m, v, k), runs in few.items() if (m, v) in few_cells]
         recs = []
@@ -651,7 +661,7 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cpu", help="where the zoo's gin, tart and ledg train: cpu, cuda or cuda:N "
                                                      "(recorded as train_device)")
     ap.add_argument("--worker-seeds",
-                    help="zoo protocols: compute only these comma-separated seeds of each cell into the per-seed "
+                    help="model-zoo protocols: compute only these comma-separated seeds of each cell into the per-seed "
                          "checkpoint beside the results and write no records, so that several processes share a "
                          "cell's seeds; a later run with --seeds N --resume writes the records from the checkpoint")
     args = ap.parse_args(argv)
@@ -664,6 +674,9 @@ def main(argv=None) -> int:
     unknown = sorted(set(args.protocols) - set(ALL_PROTOCOLS))
     if unknown:
         ap.error(f"unknown protocol(s) {', '.join(unknown)}; valid: {', '.join(ALL_PROTOCOLS)}")
+    if args.worker_seeds and set(args.protocols) - set(ZOO_PROTOCOLS + PLATFORM_PROTOCOLS):
+        ap.error("--worker-seeds works with the model-zoo protocols only: "
+                 + ", ".join(ZOO_PROTOCOLS + PLATFORM_PROTOCOLS))
     given = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     valid = list(dict.fromkeys((*METHODS, *ZOO_METHODS, *PLATFORM_METHODS)))
     unknown = sorted(set(given or ()) - set(valid))

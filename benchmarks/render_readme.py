@@ -224,7 +224,8 @@ def latency_zoo_table() -> str:
     """The seed's Tables 1-3 on the zoo measured here: per protocol and platform, one row per test
     family plus the average, one column per method, MAPE % / Acc(10%) % as mean ± std over runs,
     and the best run of the average row."""
-    recs = [r for r in _load("latency_prediction") if r.get("protocol") in ("in-domain", "leave-family-out")]
+    recs = _fullest_training([r for r in _load("latency_prediction")
+                              if r.get("protocol") in ("in-domain", "leave-family-out")])
     if not recs:
         return _missing("latency_prediction.py --protocols in-domain,leave-family-out")
     order = ("flops-linear", "flops-macs-linear", "kernel-additive", "gin", "tart", "ledg")
@@ -248,6 +249,43 @@ def latency_zoo_table() -> str:
                   f"{first['train_per_family'] or 'all'} training models per family:", ""]
         lines += _md(["test family"] + [f"{m} MAPE / Acc10" for m in methods], rows) + [""]
     return "\n".join(lines + ["MAPE and Acc(10%) in %, mean ± std over runs (seeds). " + _provenance(recs)])
+
+
+def _cap(r: dict) -> float:
+    """A zoo record's cap on training models per family (0 = all of them)."""
+    return r.get("train_per_family") or float("inf")
+
+
+def _fullest_training(recs: list[dict]) -> list[dict]:
+    """Of the zoo records that differ only in their cap on training models per family, the one
+    with the largest cap (the smaller ones are a learning curve, :func:`latency_learning_curve_table`)."""
+    best: dict = {}
+    for r in recs:
+        key = (r["protocol"], r["setting"], _label(r), r["family"])
+        if key not in best or _cap(r) > _cap(best[key]):
+            best[key] = r
+    return list(best.values())
+
+
+def latency_learning_curve_table() -> str:
+    """In-domain zoo MAPE against the cap on training models per family, for every (platform, method)
+    measured at more than one cap: would more models per family help?"""
+    recs = [r for r in _load("latency_prediction") if r.get("protocol") == "in-domain" and r.get("family") == "all"
+            and r.get("dataset") == "zoo-latency"]
+    runs = {}
+    for r in recs:
+        runs.setdefault((r["setting"], _label(r)), {})[_cap(r)] = r
+    runs = {k: v for k, v in runs.items() if len(v) > 1}
+    if not runs:
+        return _missing("latency_prediction.py --protocols in-domain --train-per-family N (several N)")
+    caps = sorted({c for v in runs.values() for c in v})
+    rows = [[f"`{setting}`", method] + [_pm(v.get(c), "mape", ".2f", 100) if c in v else "" for c in caps]
+            for (setting, method), v in runs.items()]
+    cells = [r for v in runs.values() for r in v.values()]
+    return "\n".join(_md(["platform", "method"] + [f"≤ {c:g} / family" if c != float("inf") else "all" for c in caps],
+                         rows, left=2)
+                     + ["", f"In-domain MAPE % (average over families), mean ± std over {_runs(cells)}. "
+                        + _provenance(cells)])
 
 
 def latency_platforms_table() -> str:
@@ -410,7 +448,7 @@ def generation_table() -> str:
 TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_table,
           "ablations": ablation_table, "data_loading": loading_table, "lap_tokenizer": lap_table,
           "flow_surrogate": flow_table, "enumeration": enumeration_table, "latency_prediction": latency_table,
-          "latency_zoo": latency_zoo_table, "latency_platforms": latency_platforms_table,
+          "latency_zoo": latency_zoo_table, "latency_learning_curve": latency_learning_curve_table, "latency_platforms": latency_platforms_table,
           "profiling_cost": profiling_cost_table,
           "search": search_table, "pretraining": pretraining_table, "proxies": proxies_table,
           "generation": generation_table}

@@ -322,21 +322,28 @@ def test_benchmark_resumes_a_killed_cell_at_its_next_seed(store_file, tmp_path, 
     assert {r["runs"] for r in recs} == {2} and not json.loads((tmp_path / ".latency_prediction.seeds.json").read_text())
 
 
-def test_benchmark_worker_seeds_fill_the_checkpoint_for_a_later_run(store_file, tmp_path, monkeypatch):
+@pytest.mark.parametrize("protocol,worker", [("in-domain", "zoo_predict"), ("zero-shot-platform", "platform_seed")])
+def test_benchmark_worker_seeds_fill_the_checkpoint_for_a_later_run(store_file, tmp_path, monkeypatch, capsys,
+                                                                    protocol, worker):
     bench = _script("latency_prediction")
-    argv = ["--protocols", "in-domain", "--zoo-file", str(store_file[1]), "--methods", "flops-linear",
+    argv = ["--protocols", protocol, "--zoo-file", str(store_file[1]), "--methods", "flops-linear",
             "--train-per-family", "3", "--results", str(tmp_path)]
-    real, calls = bench.zoo_predict, []
-    monkeypatch.setattr(bench, "zoo_predict", lambda *a, **k: (calls.append(a[5]), real(*a, **k))[1])
+    real, calls = getattr(bench, worker), []
+    monkeypatch.setattr(bench, worker, lambda *a, **k: (calls.append(a[5] if worker == "zoo_predict" else a[7]),
+                                                        real(*a, **k))[1])
     for seed in ("1", "0"):  # two workers, in either order
         assert bench.main(argv + ["--worker-seeds", seed]) == 0
-    assert calls == [1, 0] and not (tmp_path / "latency_prediction.json").exists()
+    assert sorted(set(calls)) == [0, 1] and not (tmp_path / "latency_prediction.json").exists()
+    n = len(calls)
     assert bench.main(argv + ["--seeds", "2", "--resume"]) == 0
-    assert calls == [1, 0]  # every seed came from the checkpoint
+    assert len(calls) == n  # every seed came from the checkpoint
     recs = json.loads((tmp_path / "latency_prediction.json").read_text())
-    assert {r["runs"] for r in recs} == {2} and {r["train_device"] for r in recs} == {"cpu"}
-    with pytest.raises(SystemExit):
-        bench.main(argv + ["--worker-seeds", "a"])
+    assert recs and {r["runs"] for r in recs} == {2} and {r["train_device"] for r in recs} == {"cpu"}
+    for bad, message in ((["--worker-seeds", "a"], "comma-separated integers"),
+                         (["--worker-seeds", "0", "--protocols", "few-shot-device"], "model-zoo protocols only")):
+        with pytest.raises(SystemExit):
+            bench.main(argv + bad)
+        assert message in capsys.readouterr().err
 
 
 def test_benchmark_bad_zoo_arguments(store_file, tmp_path, capsys):
