@@ -123,3 +123,4 @@ def test_cuda_platform_without_a_gpu_is_one_line_error(onnx_files, tmp_path, cap
     args = ["--store", str(tmp_path / "zoo.sqlite"), "--families", "nb201", "--per-family", "1", "--no-progress"]
     assert main(["latency-dataset", "build", "--platforms", "torch:fp16:1:cuda", *args]) == 2
     assert "no CUDA device is visible here" in capsys.readouterr().err
+    assert not (tmp_path / "zoo.sqlite").exists()  # no empty store left behind

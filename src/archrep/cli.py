@@ -420,6 +420,13 @@ def cmd_latency_dataset(args) -> int:
     if args.action in ("info", "extend", "export") and "://" not in args.store and not Path(args.store).exists():
         raise ArchrepError(f"--store {args.store!r} does not exist; create it with 'archrep latency-dataset build'"
                            + (" or 'archrep latency-dataset import'" if args.action != "info" else ""))
+    if args.action in ("build", "extend"):  # bad settings fail before the store is created or opened
+        platforms = platform_specs(args.platforms)
+        for platform in platforms:
+            if platform.unsupported_reason():
+                raise ArchrepError(platform.unsupported_reason())
+        families = [f.strip() for f in args.families.split(",")] if args.families else None
+        jobs = zoo_jobs(args.per_family, families, args.seed)
     with LatencyStore(args.store) as store:
         if args.action == "export":
             out = Path(args.out) if args.out else DEFAULT_FILE
@@ -432,9 +439,7 @@ def cmd_latency_dataset(args) -> int:
             written = store.import_(src)
             print(f"read {src} into {store.name}: new rows {', '.join(f'{k} {v}' for k, v in written.items())}")
         elif args.action != "info":
-            families = [f.strip() for f in args.families.split(",")] if args.families else None
-            jobs = zoo_jobs(args.per_family, families, args.seed)
-            counts = profile_jobs(store, jobs, platform_specs(args.platforms), progress=not args.no_progress,
+            counts = profile_jobs(store, jobs, platforms, progress=not args.no_progress,
                                   repeats=args.repeats)
             for pid, c in counts.items():
                 print(f"{pid}: measured {c['measured']}, already there {c['skipped']}")
