@@ -288,6 +288,22 @@ def latency_learning_curve_table() -> str:
                         + _provenance(cells)])
 
 
+def latency_error_table() -> str:
+    """In-domain zoo MAPE by the test model's measured latency: one row per (platform, method)."""
+    recs = [r for r in _load("latency_error_analysis")]
+    if not recs:
+        return _missing("latency_error_analysis.py")
+    bins = sorted({(r["bin_low_ms"], r["latency_bin"]) for r in recs})
+    cells = {}
+    for r in recs:
+        cells.setdefault((r["setting"], r["method"]), {})[r["latency_bin"]] = r
+    rows = [[f"`{setting}`", method] + [f"{_pm(v[b], 'mape', '.1f', 100)} ({v[b]['test_size']:.0f})" if b in v else ""
+                                         for _, b in bins] for (setting, method), v in cells.items()]
+    return "\n".join(_md(["platform", "method"] + [b for _, b in bins], rows, left=2)
+                     + ["", f"MAPE % of the test models in each bin (their mean count per seed), mean ± std over "
+                        f"{_runs(recs)}; plot: `benchmarks/results/latency_error_by_size.png`. " + _provenance(recs)])
+
+
 def latency_platforms_table() -> str:
     """The zoo's cross-platform protocols: one row per held-out platform, zero-shot columns, then
     each few-shot method at each k; MAPE % / Acc(10%) % of the average over families."""
@@ -448,7 +464,8 @@ def generation_table() -> str:
 TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_table,
           "ablations": ablation_table, "data_loading": loading_table, "lap_tokenizer": lap_table,
           "flow_surrogate": flow_table, "enumeration": enumeration_table, "latency_prediction": latency_table,
-          "latency_zoo": latency_zoo_table, "latency_learning_curve": latency_learning_curve_table, "latency_platforms": latency_platforms_table,
+          "latency_zoo": latency_zoo_table, "latency_learning_curve": latency_learning_curve_table,
+          "latency_error": latency_error_table, "latency_platforms": latency_platforms_table,
           "profiling_cost": profiling_cost_table,
           "search": search_table, "pretraining": pretraining_table, "proxies": proxies_table,
           "generation": generation_table}

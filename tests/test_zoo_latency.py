@@ -346,6 +346,25 @@ def test_benchmark_worker_seeds_fill_the_checkpoint_for_a_later_run(store_file, 
         assert message in capsys.readouterr().err
 
 
+def test_error_analysis_bins_the_in_domain_errors_by_latency(store_file, tmp_path, capsys):
+    bench = _script("latency_error_analysis")
+    argv = ["--zoo-file", str(store_file[1]), "--methods", "flops-linear", "--seeds", "2", "--train-per-family", "3",
+            "--results", str(tmp_path)]
+    assert bench.main(argv + ["--edges", "0.5"]) == 0
+    recs = json.loads((tmp_path / "latency_error_analysis.json").read_text())
+    assert recs and {r["target"] for r in recs} == set(TARGETS)
+    assert {r["latency_bin"] for r in recs} <= {"< 0.5 ms", ">= 0.5 ms"}
+    for r in recs:
+        assert r["task"] == "latency_error_analysis" and r["seeds"] == [0, 1] and 1 <= r["runs"] <= 2
+        assert r["mape_mean"] >= 0 and r["test_size"] > 0
+    # every test model falls in exactly one bin: the bins' counts add up to the test set
+    for t in TARGETS:
+        assert sum(r["test_size"] * r["runs"] for r in recs if r["target"] == t) == pytest.approx(2 * 3)
+    for bad in (["--edges", "x"], ["--edges", "-1"], ["--methods", "nearest-device"]):
+        with pytest.raises(SystemExit):
+            bench.main(argv + bad)
+
+
 def test_benchmark_bad_zoo_arguments(store_file, tmp_path, capsys):
     bench = _script("latency_prediction")
     base = ["--protocols", "in-domain", "--zoo-file", str(store_file[1]), "--quick", "--results", str(tmp_path)]
