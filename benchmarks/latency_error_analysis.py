@@ -6,7 +6,8 @@ family held out, ``--train-per-family`` cap, its ``zoo_predict``), but the test 
 grouped by their measured latency (bins ``--edges`` in ms) instead of by family: does a predictor
 miss small networks (fixed per-run and per-op overheads) or large ones? Records (task
 ``latency_error_analysis``): ``dataset``, ``protocol`` "in-domain", ``method``, ``variant``,
-``target``, ``setting`` (platform id), ``platform`` (its text), ``latency_bin`` ("1-5 ms"),
+``target``, ``setting`` (platform id), ``platform`` (its text), ``train_size``, ``train_per_family``,
+``latency_bin`` ("1-5 ms"),
 ``bin_low_ms`` / ``bin_high_ms``, ``runs``, ``seeds``, ``test_size`` (test models in the bin per
 seed, mean), ``mape_mean/_std`` and ``median_ape_mean/_std`` over seeds (a seed whose test set has
 no model in the bin is left out of that bin's runs).
@@ -38,8 +39,9 @@ def bin_label(low: float, high: float) -> str:
     return f"< {high:g} ms" if low == 0 else (f">= {low:g} ms" if np.isinf(high) else f"{low:g}-{high:g} ms")
 
 
-def seed_errors(ds, method: str, hp: dict, targets: list[str], seed: int, args) -> dict[str, tuple]:
-    """{target: (measured latency, absolute percentage error)} of one seed's in-domain test models."""
+def seed_errors(ds, method: str, hp: dict, targets: list[str], seed: int, args) -> tuple[dict[str, tuple], int]:
+    """{target: (measured latency, absolute percentage error)} of one seed's in-domain test models,
+    and the size of its training set."""
     groups = zoo_latency.row_families(ds)
     split = splits.create("in-domain", groups=groups, train_per_family=args.train_per_family or None, seed=seed,
                           test_fraction=args.test_fraction).split(len(ds))
@@ -50,10 +52,11 @@ def seed_errors(ds, method: str, hp: dict, targets: list[str], seed: int, args) 
         y = test.targets[t]
         keep = ~np.isnan(y)
         out[t] = (y[keep], np.abs(p[keep] - y[keep]) / y[keep])
-    return out
+    return out, len(split.train)
 
 
-def records(ds, method: str, hp: dict, per_seed: list[dict], seeds: list[int], edges: list[float]) -> list[dict]:
+def records(ds, method: str, hp: dict, per_seed: list[dict], seeds: list[int], edges: list[float],
+            train_size: int, args) -> list[dict]:
     recs = []
     bounds = list(zip([0.0, *edges], [*edges, np.inf]))
     for t in per_seed[0]:
@@ -73,7 +76,8 @@ def records(ds, method: str, hp: dict, per_seed: list[dict], seeds: list[int], e
                      for s, f in (("mean", np.mean), ("std", np.std))}
             recs.append(make_record(
                 TASK, dataset=ds.name, protocol="in-domain", method=method, variant="default", target=t,
-                setting=setting, platform=text, latency_bin=bin_label(low, high), bin_low_ms=low,
+                setting=setting, platform=text, train_size=train_size, train_per_family=args.train_per_family,
+                latency_bin=bin_label(low, high), bin_low_ms=low,
                 bin_high_ms=None if np.isinf(high) else high, runs=len(runs), seeds=seeds,
                 test_size=float(np.mean(sizes)), hyperparameters=hp, **stats))
     return recs
@@ -138,8 +142,8 @@ def main(argv=None) -> int:
     recs = []
     for method in methods:
         hp = {**lp.ZOO_METHODS[method], **({"size_buckets": True} if method in lp.ZOO_TORCH else {})}
-        per_seed = [seed_errors(ds, method, hp, args.zoo_targets, seed, args) for seed in seeds]
-        new = records(ds, method, hp, per_seed, seeds, edges)
+        per_seed, sizes = zip(*[seed_errors(ds, method, hp, args.zoo_targets, seed, args) for seed in seeds])
+        new = records(ds, method, hp, list(per_seed), seeds, edges, sizes[0], args)
         write_records(path, new)
         recs += new
         for r in new:
