@@ -49,8 +49,9 @@ the torch methods with our ``static`` variant: NNLQP's static features (batch, F
 traffic, parameters) as graph-level inputs (:data:`ZOO_VARIANTS`); ``pooled`` runs
 ``kernel-additive`` also with shared kernels and a ridge (``pooled=True, ridge=1e-3``, ours,
 :mod:`archrep.models.latency`), which keeps a kernel rare in training from extrapolating on a
-held-out family (the default: MAPE 11,711 % on the efficientnet fold of ort fp32 t1); ``additive`` runs ``gin`` and
-``ledg`` also with our sum-of-per-node-latencies readout (``readout="logsumexp"``). MAPE and Acc(10%) per test family and
+held-out family (the default: MAPE 11,711 % on the efficientnet fold of ort fp32 t1); ``additive`` runs ``gin``,
+``tart`` and ``ledg`` also with our sum-of-per-node-latencies readout (``readout="logsumexp"``, TART's
+``pooling="logsumexp"``). MAPE and Acc(10%) per test family and
 ``family="all"`` (the average over families), mean ± std over seeds (``runs``) and the best seed.
 One record per (protocol, method, family, platform); ``setting`` is the platform id, ``platform``
 its text.
@@ -137,7 +138,14 @@ ZOO_TORCH = ("gin", "tart", "ledg")
 ZOO_VARIANTS = {"default": {}, "static": {"graph_features": ["batch", "flops", "memory", "params"]},
                 "pooled": {"pooled": True, "ridge": 1e-3}, "additive": {"readout": "logsumexp", "standardize": False}}
 #: the methods each non-default variant applies to
-VARIANT_METHODS = {"static": ZOO_TORCH, "pooled": ("kernel-additive",), "additive": ("gin", "ledg")}
+VARIANT_METHODS = {"static": ZOO_TORCH, "pooled": ("kernel-additive",), "additive": ("gin", "tart", "ledg")}
+#: the configuration key of a method's graph readout where it is not ``readout``
+READOUT_KEY = {"tart": "pooling"}
+
+
+def variant_hp(method: str, variant: str) -> dict:
+    """The hyper-parameters ``variant`` (:data:`ZOO_VARIANTS`) sets on ``method``."""
+    return {(READOUT_KEY.get(method, k) if k == "readout" else k): v for k, v in ZOO_VARIANTS[variant].items()}
 PLATFORM_PROTOCOLS = ("zero-shot-platform", "few-shot-platform")
 PLATFORM_METHODS = ("ledg", "flops-linear", "nearest-platform", "kernel-additive")
 ALL_PROTOCOLS = PROTOCOLS + ZOO_PROTOCOLS + PLATFORM_PROTOCOLS
@@ -429,7 +437,7 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
         for method, variant in cells:
             if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds, variant):
                 continue
-            hp = {**ZOO_METHODS[method], **ZOO_VARIANTS[variant],
+            hp = {**ZOO_METHODS[method], **variant_hp(method, variant),
                   **({"size_buckets": True} if method in ZOO_TORCH else {}),
                   **({"epochs": args.zoo_epochs} if method in ZOO_TORCH and args.zoo_epochs else {})}
             per_seed, seconds, train_sizes, trained_on = [], [], {}, set()
@@ -537,7 +545,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     plats = {t: Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets}
     cap = args.train_per_family or None
     hp = {**ZOO_METHODS["ledg"], "size_buckets": True, **({"epochs": args.zoo_epochs} if args.zoo_epochs else {})}
-    ledg_hp = {v: {**hp, **ZOO_VARIANTS[v]} for v in variants_of("ledg", args)}
+    ledg_hp = {v: {**hp, **variant_hp("ledg", v)} for v in variants_of("ledg", args)}
     ledg_of = {name: v for v in ledg_hp for name in (v, calibrated(v))}  # a ledg record's variant -> its fit
     checkpoint, data_id = seed_checkpoint(path), data_key(ds, targets)
     folds = {seed: splits.create("in-domain", groups=groups, train_per_family=cap, seed=seed,
@@ -649,7 +657,7 @@ def main(argv=None) -> int:
     zoo.add_argument("--test-fraction", type=float, default=0.1, help="in-domain test share per family (default 0.1)")
     zoo.add_argument("--zoo-variants", default="default",
                      help=f"comma-separated variants of the zoo methods, of {', '.join(ZOO_VARIANTS)} "
-                          "(static: the torch methods, pooled: kernel-additive, additive: gin and ledg; "
+                          "(static: the torch methods, pooled: kernel-additive, additive: gin, tart and ledg; "
                           "default: default)")
     zoo.add_argument("--zoo-epochs", type=int, help="epochs of gin, tart and ledg (default: gin 100, tart and ledg 30)")
     ap.add_argument("--quick", action="store_true",

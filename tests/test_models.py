@@ -203,17 +203,21 @@ def test_gin_jumping_knowledge_pools_every_layer(data):
     assert m.predict(ds).shape == (len(ds),)
 
 
-@pytest.mark.parametrize("name, cfg", [("gin", {"hidden": 8}),
+@pytest.mark.parametrize("name, cfg", [("gin", {"hidden": 8, "readout": "logsumexp"}),
                                        ("ledg", {"d_model": 16, "layers": 1, "node_embedding": "onehot",
-                                                 "platform_token": False})])
+                                                 "platform_token": False, "readout": "logsumexp"}),
+                                       ("tart", {"d_model": 16, "heads": 2, "layers": 1, "ff": 16,
+                                                 "pooling": "logsumexp"}),
+                                       ("transformer", {"d_model": 16, "heads": 2, "layers": 1, "ff": 16,
+                                                        "pooling": "logsumexp"})])
 def test_logsumexp_readout_adds_per_node_latencies(name, cfg, data, tmp_path):
     """``readout="logsumexp"`` with ``log_target`` and no standardisation predicts the sum of the
     head's per-node latencies exp(head(node)) over the real nodes: padding adds nothing, the
     graph embedding that pre-training reads is the mean of the node embeddings, and a saved
     checkpoint predicts the same."""
     ds = data["prune_none"]  # pruned 'none' nodes: graphs of several sizes, so padding
-    m = models.create(name, seed=0, progress=False, epochs=2, readout="logsumexp", log_target=True,
-                      standardize=False, **cfg).fit(ds, "flops")
+    m = models.create(name, seed=0, progress=False, epochs=2, log_target=True, standardize=False,
+                      **cfg).fit(ds, "flops")
     net = m.net.eval()
     inputs = m.network_inputs(ds.subset(range(6)))
     with torch.no_grad():

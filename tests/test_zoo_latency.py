@@ -17,7 +17,7 @@ pytest.importorskip("sqlalchemy")
 pytest.importorskip("onnx")
 torch = pytest.importorskip("torch")
 
-from archrep import data  # noqa: E402
+from archrep import data, models  # noqa: E402
 from archrep.cli import main as cli  # noqa: E402
 from archrep.data import splits, zoo_latency  # noqa: E402
 from archrep.errors import ArchrepError, DataError  # noqa: E402
@@ -363,6 +363,14 @@ def test_error_analysis_bins_the_in_domain_errors_by_latency(store_file, tmp_pat
     for bad in (["--edges", "x"], ["--edges", "-1"], ["--methods", "nearest-device"]):
         with pytest.raises(SystemExit):
             bench.main(argv + bad)
+
+
+def test_additive_variant_names_each_methods_readout():
+    bench = _script("latency_prediction")
+    assert bench.variant_hp("gin", "additive") == {"readout": "logsumexp", "standardize": False}
+    assert bench.variant_hp("tart", "additive") == {"pooling": "logsumexp", "standardize": False}
+    for method in bench.VARIANT_METHODS["additive"]:  # every method the variant applies to accepts it
+        models.create(method, **{**bench.ZOO_METHODS[method], **bench.variant_hp(method, "additive")})
 
 
 def test_benchmark_bad_zoo_arguments(store_file, tmp_path, capsys):

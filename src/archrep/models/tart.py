@@ -27,9 +27,11 @@ from torch.nn import functional as F
 from archrep.errors import ArchrepError
 from archrep.features.lap import LAYOUTS, OP_FEATURES, laplacian_eigvecs, tart_token_dim, tart_tokens
 from archrep.models import register_model
-from archrep.models.base import NODE_FEATURE_DEFAULTS, EncoderNet, TorchPredictor
+from archrep.models.base import NODE_FEATURE_DEFAULTS, EncoderNet, TorchPredictor, pool_nodes
 
-POOLINGS = ("mean", "sum", "graph_token")
+#: ``logsumexp`` (ours, for latency): the score head reads every node token and the prediction is
+#: log(sum_v exp(score_v)), as the ``logsumexp`` readout of :data:`archrep.models.base.READOUTS`
+POOLINGS = ("mean", "sum", "graph_token", "logsumexp")
 ACTIVATIONS = ("gelu", "relu")
 #: TART's setting (methods.md §1): the paper's 6 layers, df = 1 and 30 epochs, the rest from its
 #: pure-Transformer ancestor (width 256, 16 heads, FF 256, MSE, Adam lr 1e-4, wd 1e-3, batch 40)
@@ -42,8 +44,9 @@ class TokenTransformer(EncoderNet):
     """Tokens (B, T, D) + token mask (B, T) -> Linear -> Transformer encoder -> pool -> Linear -> (B,);
     the graph embedding is the pooled output (``d_model`` wide).
 
-    ``pooling``: "mean" or "sum" over real tokens, or "graph_token" (TokenGT's learned [graph]
-    token prepended to every sequence; its output is the graph's). Subclasses turn their inputs
+    ``pooling``: "mean" or "sum" over real tokens, "graph_token" (TokenGT's learned [graph]
+    token prepended to every sequence; its output is the graph's), or "logsumexp" (:data:`POOLINGS`;
+    its graph embedding is the mean of the node tokens' outputs). Subclasses turn their inputs
     into tokens in :meth:`tokens`, node tokens first and in node order (token j is node j), so that
     ``node_features`` (B, M, ``node_features``), when the network reads them, are projected and
     added to the first M token embeddings.
@@ -66,8 +69,31 @@ class TokenTransformer(EncoderNet):
     def tokens(self, ops: torch.Tensor, **graph: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
+    @property
+    def readout(self) -> str:
+        """The pooling under the name :meth:`EncoderNet.forward` reads."""
+        return self.pooling
+
     def graph_embedding(self, ops: torch.Tensor, node_features: torch.Tensor | None = None,
                         **graph: torch.Tensor) -> torch.Tensor:
+        if self.pooling == "logsumexp":
+            return pool_nodes(*self.node_embeddings(ops, node_features, **graph), "mean")
+        h, mask = self.token_states(ops, node_features, **graph)
+        if self.pooling == "graph_token":
+            return h[:, 0]
+        return pool_nodes(h, mask, self.pooling)
+
+    def node_embeddings(self, ops: torch.Tensor, node_features: torch.Tensor | None = None,
+                        **graph: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The node tokens' outputs (B, M, ``d_model``) and the real-node mask (``ops >= 0``)."""
+        h, _ = self.token_states(ops, node_features, **graph)
+        offset = 1 if self.graph_token is not None else 0
+        return h[:, offset:offset + ops.shape[1]], ops >= 0
+
+    def token_states(self, ops: torch.Tensor, node_features: torch.Tensor | None = None,
+                     **graph: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's output per token (B, T, ``d_model``) and the real-token mask; with a
+        [graph] token, it comes first."""
         tokens, mask = self.tokens(ops, **graph)
         h = self.embed(tokens)
         if self.node_feature_proj is not None:  # node slots past a graph's nodes have zero features
@@ -76,14 +102,7 @@ class TokenTransformer(EncoderNet):
         if self.graph_token is not None:
             h = torch.cat([self.graph_token.expand(len(h), -1, -1), h], dim=1)
             mask = torch.cat([mask.new_ones(len(mask), 1), mask], dim=1)
-        h = self.encoder(h, src_key_padding_mask=~mask)
-        if self.pooling == "graph_token":
-            pooled = h[:, 0]
-        else:
-            pooled = h.masked_fill(~mask.unsqueeze(-1), 0.0).sum(dim=1)
-            if self.pooling == "mean":
-                pooled = pooled / mask.sum(dim=1, keepdim=True).clamp(min=1)
-        return pooled
+        return self.encoder(h, src_key_padding_mask=~mask), mask
 
 
 class NodeOpTransformer(TokenTransformer):
