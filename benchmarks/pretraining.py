@@ -101,9 +101,10 @@ def train_size(pool: int, ratio: float) -> int:
     return math.floor(Fraction(str(ratio)) * pool)
 
 
-def pretrained_encoder(ds, encoder: str, method: str, options: dict, settings: dict, cache: Path):
+def pretrained_encoder(ds, encoder: str, method: str, options: dict, settings: dict, cache: Path,
+                       device: str = "cpu"):
     """The pre-trained encoder folder (and encoder) of this (dataset, encoder, method, options,
-    settings), pre-training it unless the cache already holds it."""
+    settings), pre-training it on ``device`` unless the cache already holds it (from any device)."""
     variant, cfg = ENCODERS[encoder]
     key = {"fingerprint": ds.fingerprint(), "encoder": encoder, "variant": variant, "cfg": cfg, "method": method,
            "options": options, **settings}
@@ -114,8 +115,8 @@ def pretrained_encoder(ds, encoder: str, method: str, options: dict, settings: d
     except ArchrepError:
         pass
     t0 = time.perf_counter()
-    enc = pretrain.pretrain(ds, encoder, method, variant=variant, encoder_cfg=cfg, progress=False, **settings,
-                            **options)
+    enc = pretrain.pretrain(ds, encoder, method, variant=variant, encoder_cfg=cfg, progress=False, device=device,
+                            **settings, **options)
     enc.save(folder)
     final = {k: round(v, 4) for k, v in enc.manifest["final"].items() if k not in ("epoch", "seconds")}
     print(f"  pre-trained {encoder} with {method} on {ds.name} in {time.perf_counter() - t0:.0f} s: {final}",
@@ -208,6 +209,8 @@ def main(argv=None) -> int:
     ap.add_argument("--results", default=str(RESULTS), help="folder for pretraining.json")
     ap.add_argument("--cache", default=str(config.archrep_home() / "pretrained"),
                     help="folder of cached pre-trained encoders (default $ARCHREP_HOME/pretrained)")
+    ap.add_argument("--device", default="cpu",
+                    help="where pre-training and fine-tuning run: cpu, cuda or cuda:N (recorded as train_device)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (default 1: on a shared 2-core machine two threads can be far slower)")
     args = ap.parse_args(argv)
@@ -252,17 +255,18 @@ def main(argv=None) -> int:
                         continue
                     init, seconds = None, 0.0
                     if method is not None:
-                        init, enc = pretrained_encoder(ds, encoder, method, options, settings, cache)
+                        init, enc = pretrained_encoder(ds, encoder, method, options, settings, cache, args.device)
                         seconds = enc.manifest["seconds"]
                     t0 = time.perf_counter()
                     exp = experiment.run(ds, target, encoder, train_size=n, protocol="pool", seeds=seeds,
                                          model_seeds=model_seeds, protocol_cfg={"pool_size": pool},
-                                         model_cfg={**cfg, **FINE_TUNE}, variant=model_variant, init=init,
+                                         model_cfg={**cfg, **FINE_TUNE, "device": args.device},
+                                         variant=model_variant, init=init,
                                          metrics=METRICS, progress=False)
                     rec = exp.record(task="pretraining", encoder=encoder, pretrain=pre, model_variant=model_variant,
                                      ratio=ratio, pool_size=pool, pretrain_seconds=seconds,
                                      pretrain_epochs=probe["pretrain_epochs"], pretrain_options=options,
-                                     threads=args.threads)
+                                     threads=args.threads, train_device=args.device)
                     rec["variant"] = pre  # the cell is (encoder, pre-training), whatever the model variant
                     write_records(out, [rec])  # after every cell: nothing lost on a crash
                     print(f"{ds.name:16s} {encoder:9s} {pre:16s} ratio {ratio:<5g} n={n:5d}  "
