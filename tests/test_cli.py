@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from archrep import cli
 from archrep.spaces.nb201 import NB201Space
@@ -107,6 +108,9 @@ def test_train_errors_name_the_fix(capsys):
     assert code == 2 and "baseline_accuracy" in err
     code, _, err = run(capsys, "train", "--data", "nb201", "--model", "gin", "--train-size", "10", "--seeds", "x")
     assert code == 2 and "--seeds" in err
+    if not torch.cuda.is_available():
+        code, _, err = run(capsys, "train", "--data", "nb201", "--model", "gin", "--train-size", "10", "--device", "cuda")
+        assert code == 2 and "no CUDA GPU" in err
 
 
 def test_unknown_variant_lists_the_valid_ones(capsys):

@@ -136,6 +136,8 @@ def cmd_train(args) -> int:
         if "epochs" not in models.hyperparameters(args.model):
             raise ArchrepError(f"--epochs: model {args.model!r} is not trained by epochs; drop --epochs")
         cfg["epochs"] = args.epochs
+    if args.device != "cpu":
+        cfg["device"] = args.device
     out = Path(args.out) if args.out else None
     exp = experiment.run(ds, target, args.model, train_size=args.train_size, protocol=args.protocol,
                          seeds=_parse_seeds(args.seeds), model_cfg=cfg, variant=args.variant, out_dir=out,
@@ -670,6 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a named ablation of the model (default: the paper's setting); an unknown name lists them")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="model hyper-parameter, repeatable")
     t.add_argument("--out", help="folder for seed_<k>/ checkpoints and results.json")
+    t.add_argument("--device", default="cpu", help="where torch predictors train: cpu, cuda or cuda:N")
     t.add_argument("--init", metavar="DIR", help="fine-tune from a pre-trained encoder (archrep pretrain --out DIR); "
                                                   "its architecture settings are used")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
