@@ -118,7 +118,7 @@ def test_platform_specs_take_an_optional_device():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error of a machine without a GPU")
 def test_cuda_platform_without_a_gpu_is_one_line_error(onnx_files, tmp_path, capsys):
-    assert main(["profile", str(onnx_files[0][0]), "--device", "cuda", "--runtime", "torch"]) == 2
+    assert main(["profile", str(onnx_files[0][0]), "--device", "cuda"]) == 2
     assert "no CUDA device is visible here" in capsys.readouterr().err
     args = ["--store", str(tmp_path / "zoo.sqlite"), "--families", "nb201", "--per-family", "1", "--no-progress"]
     assert main(["latency-dataset", "build", "--platforms", "torch:fp16:1:cuda", *args]) == 2
