@@ -13,7 +13,8 @@ seed, mean), ``mape_mean/_std`` and ``median_ape_mean/_std`` over seeds (a seed 
 no model in the bin is left out of that bin's runs).
 
     python benchmarks/latency_error_analysis.py                       # flops-macs-linear, kernel-additive, 5 seeds
-    python benchmarks/latency_error_analysis.py --methods gin --platforms ort-cpu-fp32-t1@9f37cca7 --seeds 2
+    python benchmarks/latency_error_analysis.py --methods gin,ledg --zoo-variants default,additive \
+        --platforms ort-cpu-fp32-t1@9f37cca7
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from plotting import pyplot  # noqa: E402
 
 from archrep.data import splits, zoo_latency  # noqa: E402
 from archrep.latency.platform import Platform  # noqa: E402
-from archrep.results import make_record, write_records  # noqa: E402
+from archrep.results import make_record, read_records, write_records  # noqa: E402
 
 TASK = "latency_error_analysis"
 DEFAULT_METHODS = ("flops-macs-linear", "kernel-additive")
@@ -55,7 +56,7 @@ def seed_errors(ds, method: str, hp: dict, targets: list[str], seed: int, args) 
     return out, len(split.train)
 
 
-def records(ds, method: str, hp: dict, per_seed: list[dict], seeds: list[int], edges: list[float],
+def records(ds, method: str, variant: str, hp: dict, per_seed: list[dict], seeds: list[int], edges: list[float],
             train_size: int, args) -> list[dict]:
     recs = []
     bounds = list(zip([0.0, *edges], [*edges, np.inf]))
@@ -75,12 +76,16 @@ def records(ds, method: str, hp: dict, per_seed: list[dict], seeds: list[int], e
             stats = {f"{m}_{s}": float(f(np.array([r[m] for r in runs]))) for m in ("mape", "median_ape")
                      for s, f in (("mean", np.mean), ("std", np.std))}
             recs.append(make_record(
-                TASK, dataset=ds.name, protocol="in-domain", method=method, variant="default", target=t,
+                TASK, dataset=ds.name, protocol="in-domain", method=method, variant=variant, target=t,
                 setting=setting, platform=text, train_size=train_size, train_per_family=args.train_per_family,
                 latency_bin=bin_label(low, high), bin_low_ms=low,
                 bin_high_ms=None if np.isinf(high) else high, runs=len(runs), seeds=seeds,
                 test_size=float(np.mean(sizes)), hyperparameters=hp, **stats))
     return recs
+
+
+def _label(r: dict) -> str:
+    return r["method"] + ("" if r["variant"] == "default" else f" ({r['variant']})")
 
 
 def plot(recs: list[dict], out: Path) -> None:
@@ -94,10 +99,12 @@ def plot(recs: list[dict], out: Path) -> None:
     for ax in axes.flat[len(settings):]:
         ax.axis("off")
     for ax, setting in zip(axes.flat, settings):
-        for method in dict.fromkeys(r["method"] for r in recs):
-            rs = [r for r in recs if r["setting"] == setting and r["method"] == method]
+        for label in dict.fromkeys(_label(r) for r in recs):
+            rs = [r for r in recs if r["setting"] == setting and _label(r) == label]
+            if not rs:
+                continue
             ax.errorbar(range(len(rs)), [100 * r["mape_mean"] for r in rs], yerr=[100 * r["mape_std"] for r in rs],
-                        marker="o", capsize=3, label=method)
+                        marker="o", capsize=3, label=label)
             ax.set_xticks(range(len(rs)), [r["latency_bin"] for r in rs], rotation=30, fontsize=7)
         ax.set_title(setting, fontsize=8)
         ax.set_yscale("log")
@@ -118,6 +125,9 @@ def main(argv=None) -> int:
     ap.add_argument("--platforms", help="comma-separated platform ids or latency targets (default: all in the file)")
     ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                     help=f"comma-separated zoo methods, of {', '.join(lp.ZOO_METHODS)} (default: {','.join(DEFAULT_METHODS)})")
+    ap.add_argument("--zoo-variants", default="default",
+                    help=f"comma-separated variants of the methods, of {', '.join(lp.ZOO_VARIANTS)} (each applies to "
+                         "the methods latency_prediction.py applies it to; default: default)")
     ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     ap.add_argument("--train-per-family", type=int, default=100, help="cap on training models per family (0 = all)")
     ap.add_argument("--test-fraction", type=float, default=0.1, help="in-domain test share per family (default 0.1)")
@@ -135,21 +145,22 @@ def main(argv=None) -> int:
         ap.error(f"--edges {args.edges!r}: give comma-separated numbers of ms, e.g. 1,5,20,100")
     if not edges or edges[0] <= 0:
         ap.error(f"--edges {args.edges!r}: give positive bin edges in ms")
-    args.zoo_variants = ["default"]
+    args.zoo_variants = [v.strip() for v in args.zoo_variants.split(",") if v.strip()]
+    if not args.zoo_variants or set(args.zoo_variants) - set(lp.ZOO_VARIANTS):
+        ap.error(f"--zoo-variants {','.join(args.zoo_variants)}: valid variants are {', '.join(lp.ZOO_VARIANTS)}")
     ds = lp.load_zoo(args, ap)
     seeds = list(range(args.seeds))
     path = Path(args.results) / f"{TASK}.json"
-    recs = []
-    for method in methods:
-        hp = {**lp.ZOO_METHODS[method], **({"size_buckets": True} if method in lp.ZOO_TORCH else {})}
+    for method, variant in [(m, v) for m in methods for v in lp.variants_of(m, args)]:
+        hp = {**lp.ZOO_METHODS[method], **lp.variant_hp(method, variant),
+              **({"size_buckets": True} if method in lp.ZOO_TORCH else {})}
         per_seed, sizes = zip(*[seed_errors(ds, method, hp, args.zoo_targets, seed, args) for seed in seeds])
-        new = records(ds, method, hp, list(per_seed), seeds, edges, sizes[0], args)
+        new = records(ds, method, variant, hp, list(per_seed), seeds, edges, sizes[0], args)
         write_records(path, new)
-        recs += new
         for r in new:
-            print(f"{r['setting']:28s} {method:18s} {r['latency_bin']:>10s}  n {r['test_size']:5.1f}  "
+            print(f"{r['setting']:28s} {method + '/' + variant:26s} {r['latency_bin']:>10s}  n {r['test_size']:5.1f}  "
                   f"MAPE {100 * r['mape_mean']:6.2f} ± {100 * r['mape_std']:5.2f} %", flush=True)
-    plot(recs, Path(args.results) / "latency_error_by_size.png")
+    plot(read_records(path), Path(args.results) / "latency_error_by_size.png")  # every method in the file
     return 0
 
 

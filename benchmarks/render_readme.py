@@ -296,7 +296,7 @@ def latency_error_table() -> str:
     bins = sorted({(r["bin_low_ms"], r["latency_bin"]) for r in recs})
     cells = {}
     for r in recs:
-        cells.setdefault((r["setting"], r["method"]), {})[r["latency_bin"]] = r
+        cells.setdefault((r["setting"], _label(r)), {})[r["latency_bin"]] = r
     rows = [[f"`{setting}`", method] + [f"{_pm(v[b], 'mape', '.1f', 100)} ({v[b]['test_size']:.0f})" if b in v else ""
                                          for _, b in bins] for (setting, method), v in cells.items()]
     return "\n".join(_md(["platform", "method"] + [b for _, b in bins], rows, left=2)

@@ -360,7 +360,11 @@ def test_error_analysis_bins_the_in_domain_errors_by_latency(store_file, tmp_pat
     # every test model falls in exactly one bin: the bins' counts add up to the test set
     for t in TARGETS:
         assert sum(r["test_size"] * r["runs"] for r in recs if r["target"] == t) == pytest.approx(2 * 3)
-    for bad in (["--edges", "x"], ["--edges", "-1"], ["--methods", "nearest-device"]):
+    assert bench.main(argv[:3] + ["kernel-additive", "--zoo-variants", "default,pooled"] + argv[4:]) == 0
+    recs = json.loads((tmp_path / "latency_error_analysis.json").read_text())
+    assert {(r["method"], r["variant"]) for r in recs} == {("flops-linear", "default"), ("kernel-additive", "default"),
+                                                           ("kernel-additive", "pooled")}
+    for bad in (["--edges", "x"], ["--edges", "-1"], ["--methods", "nearest-device"], ["--zoo-variants", "nope"]):
         with pytest.raises(SystemExit):
             bench.main(argv + bad)
 
