@@ -142,13 +142,14 @@ VARIANT_METHODS = {"static": ZOO_TORCH, "pooled": ("kernel-additive",), "additiv
 #: the configuration key of a method's graph readout where it is not ``readout``
 READOUT_KEY = {"tart": "pooling"}
 
+PLATFORM_PROTOCOLS = ("zero-shot-platform", "few-shot-platform")
+PLATFORM_METHODS = ("ledg", "flops-linear", "nearest-platform", "kernel-additive")
+ALL_PROTOCOLS = PROTOCOLS + ZOO_PROTOCOLS + PLATFORM_PROTOCOLS
+
 
 def variant_hp(method: str, variant: str) -> dict:
     """The hyper-parameters ``variant`` (:data:`ZOO_VARIANTS`) sets on ``method``."""
     return {(READOUT_KEY.get(method, k) if k == "readout" else k): v for k, v in ZOO_VARIANTS[variant].items()}
-PLATFORM_PROTOCOLS = ("zero-shot-platform", "few-shot-platform")
-PLATFORM_METHODS = ("ledg", "flops-linear", "nearest-platform", "kernel-additive")
-ALL_PROTOCOLS = PROTOCOLS + ZOO_PROTOCOLS + PLATFORM_PROTOCOLS
 
 
 def help_settings(ds) -> list[str]:

@@ -418,6 +418,7 @@ def zoo_jobs(per_family: int, families: Sequence[str] | None, seed: int) -> list
 def cmd_latency_dataset(args) -> int:
     from archrep.data.zoo_latency import DEFAULT_FILE
     from archrep.latency import LatencyStore, profile_jobs
+    from archrep.latency.profiler import UnsupportedPlatformError
 
     if args.action in ("info", "extend", "export") and "://" not in args.store and not Path(args.store).exists():
         raise ArchrepError(f"--store {args.store!r} does not exist; create it with 'archrep latency-dataset build'"
@@ -426,7 +427,7 @@ def cmd_latency_dataset(args) -> int:
         platforms = platform_specs(args.platforms)
         for platform in platforms:
             if platform.unsupported_reason():
-                raise ArchrepError(platform.unsupported_reason())
+                raise UnsupportedPlatformError(platform.unsupported_reason())
         families = [f.strip() for f in args.families.split(",")] if args.families else None
         jobs = zoo_jobs(args.per_family, families, args.seed)
     with LatencyStore(args.store) as store:
@@ -745,7 +746,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="int8: onnxruntime static quantisation; bf16/fp16 where the hardware supports them")
         sp.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
         sp.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
-                        help="cuda: onnxruntime's CUDA provider (fp32) or torch on the GPU (fp32, fp16, bf16)")
+                        help="cuda: onnxruntime's CUDA execution provider, fp32 (needs onnxruntime-gpu)")
 
     pf = sub.add_parser("profile", help="measure the latency of an ONNX model on this machine")
     pf.add_argument("model", metavar="MODEL.onnx")
