@@ -93,26 +93,32 @@ def plot(recs: list[dict], out: Path) -> None:
     if plt is None or not recs:
         return
     settings = list(dict.fromkeys(r["setting"] for r in recs))
+    labels = list(dict.fromkeys(_label(r) for r in recs))  # one colour per method in every panel
     cols = min(4, len(settings))
     rows = -(-len(settings) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.2 * rows), squeeze=False, sharey=True)
     for ax in axes.flat[len(settings):]:
         ax.axis("off")
     for ax, setting in zip(axes.flat, settings):
-        for label in dict.fromkeys(_label(r) for r in recs):
-            rs = [r for r in recs if r["setting"] == setting and _label(r) == label]
-            if not rs:
-                continue
-            ax.errorbar(range(len(rs)), [100 * r["mape_mean"] for r in rs], yerr=[100 * r["mape_std"] for r in rs],
-                        marker="o", capsize=3, label=label)
-            ax.set_xticks(range(len(rs)), [r["latency_bin"] for r in rs], rotation=30, fontsize=7)
+        panel = [r for r in recs if r["setting"] == setting]
+        bins = sorted({(r["bin_low_ms"], r["latency_bin"]) for r in panel})
+        x = {b: j for j, (_, b) in enumerate(bins)}
+        for i, label in enumerate(labels):
+            rs = sorted((r for r in panel if _label(r) == label), key=lambda r: r["bin_low_ms"])
+            if rs:
+                ax.errorbar([x[r["latency_bin"]] for r in rs], [100 * r["mape_mean"] for r in rs],
+                            yerr=[100 * r["mape_std"] for r in rs], marker="o", capsize=3, label=label,
+                            color=f"C{i % 10}")
+        ax.set_xticks(range(len(bins)), [b for _, b in bins], rotation=30, fontsize=7)
         ax.set_title(setting, fontsize=8)
         ax.set_yscale("log")
     for ax in axes[:, 0]:
         ax.set_ylabel("in-domain MAPE % (log)")
-    axes[0][0].legend(fontsize=7)
+    handles = {h.get_label(): h for ax in axes.flat for h in ax.get_legend_handles_labels()[0]}
+    fig.legend([handles[k] for k in labels if k in handles], [k for k in labels if k in handles], fontsize=8,
+               loc="upper center", ncol=min(4, len(labels)))
     fig.supxlabel("measured latency of the test model", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(out, dpi=120)
     plt.close(fig)
     print(f"wrote {out}")
