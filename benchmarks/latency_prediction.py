@@ -51,7 +51,8 @@ traffic, parameters) as graph-level inputs (:data:`ZOO_VARIANTS`); ``pooled`` ru
 :mod:`archrep.models.latency`), which keeps a kernel rare in training from extrapolating on a
 held-out family (the default: MAPE 11,711 % on the efficientnet fold of ort fp32 t1); ``additive`` runs ``gin``,
 ``tart`` and ``ledg`` also with our sum-of-per-node-latencies readout (``readout="logsumexp"``, TART's
-``pooling="logsumexp"``). MAPE and Acc(10%) per test family and
+``pooling="logsumexp"``); ``residual`` runs them as corrections of kernel-additive (pooled): the
+network learns log(latency / the cost model's prediction) (``prior``, ours). MAPE and Acc(10%) per test family and
 ``family="all"`` (the average over families), mean ± std over seeds (``runs``) and the best seed.
 One record per (protocol, method, family, platform); ``setting`` is the platform id, ``platform``
 its text.
@@ -135,10 +136,17 @@ ZOO_TORCH = ("gin", "tart", "ledg")
 #: ``additive`` (ours) is gin's and ledg's: the head scores every node and the prediction is the sum
 #: of the per-node latencies (``readout="logsumexp"`` on unstandardised log latency,
 #: :data:`archrep.models.base.READOUTS`), a learnt kernel-additive model that sees each node's context
+#: ``residual`` (ours) is gin's, tart's and ledg's: the network learns log(latency / prediction of
+#: kernel-additive (pooled)) fitted first on the same training set (``prior``,
+#: :class:`archrep.models.base.TorchPredictor`), so the cost model carries the scale and the network
+#: its errors; ledg's prior is fitted on all its training platforms' rows at once
 ZOO_VARIANTS = {"default": {}, "static": {"graph_features": ["batch", "flops", "memory", "params"]},
                 "pooled": {"pooled": True, "ridge": 1e-3}, "additive": {"readout": "logsumexp", "standardize": False}}
+ZOO_VARIANTS["residual"] = {"prior": "kernel-additive",
+                            "prior_config": {**ZOO_METHODS["kernel-additive"], **ZOO_VARIANTS["pooled"]}}
 #: the methods each non-default variant applies to
-VARIANT_METHODS = {"static": ZOO_TORCH, "pooled": ("kernel-additive",), "additive": ("gin", "tart", "ledg")}
+VARIANT_METHODS = {"static": ZOO_TORCH, "pooled": ("kernel-additive",), "additive": ("gin", "tart", "ledg"),
+                   "residual": ZOO_TORCH}
 #: the configuration key of a method's graph readout where it is not ``readout``
 READOUT_KEY = {"tart": "pooling"}
 
@@ -658,8 +666,8 @@ def main(argv=None) -> int:
     zoo.add_argument("--test-fraction", type=float, default=0.1, help="in-domain test share per family (default 0.1)")
     zoo.add_argument("--zoo-variants", default="default",
                      help=f"comma-separated variants of the zoo methods, of {', '.join(ZOO_VARIANTS)} "
-                          "(static: the torch methods, pooled: kernel-additive, additive: gin, tart and ledg; "
-                          "default: default)")
+                          "(static, additive, residual: the torch methods gin, tart and ledg; pooled: "
+                          "kernel-additive; default: default)")
     zoo.add_argument("--zoo-epochs", type=int, help="epochs of gin, tart and ledg (default: gin 100, tart and ledg 30)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 seed; devices " + ", ".join(QUICK_DEVICES) + ", 100 archs per seen setting, "

@@ -117,6 +117,44 @@ def test_log_target_learns_relative_errors_and_refuses_non_positive_targets(ds, 
         models.create("gin", progress=False, epochs=1, log_target=True).fit(data, "y")
 
 
+def test_prior_network_learns_the_ratio_to_a_cost_model(ds, tmp_path):
+    """With ``prior`` the network learns log(target / the prior's prediction): on an exactly additive
+    device the kernel-additive prior is already exact, so a briefly trained network keeps its accuracy
+    where the bare network is far off; predictions are prior x exp(network); the prior's weights travel
+    in the checkpoint; bad settings and a prior that predicts <= 0 are refused."""
+    import torch
+
+    from archrep.train import fit as trainer
+
+    train, test = ds.subset(np.arange(80)), ds.subset(np.arange(80, 120))
+    kw = dict(seed=0, progress=False, epochs=3, loss="mse", log_target=True, hidden=8)
+    y = test.targets["lat"]
+    err = {name: np.mean(np.abs(models.create("gin", **kw, **hp).fit(train, "lat").predict(test) - y) / y)
+           for name, hp in {"bare": {}, "prior": {"prior": "kernel-additive",
+                                                  "prior_config": {"position": False}}}.items()}
+    assert err["prior"] < 1e-3 and err["bare"] > 10 * err["prior"]
+
+    model = models.create("gin", prior="flops-linear", prior_config={"log_space": True}, **kw).fit(train, "lat")
+    net_out = trainer.predict_network(model.net, model.network_inputs(test), device=torch.device("cpu"))
+    ratio = np.exp(np.asarray(net_out) * model.normalisation["std"] + model.normalisation["mean"])
+    np.testing.assert_allclose(model.predict(test), model.prior_model.predict(test) * ratio, rtol=1e-5)
+    assert abs(np.log(ratio)).max() > 1e-3  # the network does correct the prior
+    folder = model.save(tmp_path / "g")
+    assert any(k.startswith("prior.") for k in torch.load(folder / "weights.pt", weights_only=True))
+    np.testing.assert_array_equal(models.load(folder).predict(test), model.predict(test))
+
+    for hp, match in [({"prior": "kernel-additive", "log_target": False}, "needs log_target=True"),
+                      ({"prior": "gin"}, "analytic predictor"), ({"prior_config": {"log_space": True}}, "prior is None"),
+                      ({"prior": "flops-linear", "prior_config": {"bogus": 1}}, "no hyper-parameter 'bogus'"),
+                      ({"prior": "flops-linar"}, "flops-linear")]:
+        with pytest.raises(ArchrepError, match=match):
+            models.create("gin", **{**kw, **hp})
+    line = models.create("gin", prior="flops-linear", **kw).fit(train, "lat")  # a line goes negative below
+    tiny = ArchDataset(ds.name, test.keys, test.op_vocab, test.ops, test.adj, {**test.targets, "flops": 0 * y - 50})
+    with pytest.raises(ArchrepError, match="prior 'flops-linear' predicts 40 non-positive"):
+        line.predict(tiny)
+
+
 def test_stack_settings_rows_texts_and_errors(ds):
     st = stack_settings(ds, ["1080ti_b1", "pixel2_b1"])
     assert len(st) == 2 * len(ds) - 1  # the missing pixel2 measurement is dropped

@@ -369,12 +369,15 @@ def test_error_analysis_bins_the_in_domain_errors_by_latency(store_file, tmp_pat
             bench.main(argv + bad)
 
 
-def test_additive_variant_names_each_methods_readout():
+def test_variants_name_each_methods_settings():
     bench = _script("latency_prediction")
     assert bench.variant_hp("gin", "additive") == {"readout": "logsumexp", "standardize": False}
     assert bench.variant_hp("tart", "additive") == {"pooling": "logsumexp", "standardize": False}
-    for method in bench.VARIANT_METHODS["additive"]:  # every method the variant applies to accepts it
-        models.create(method, **{**bench.ZOO_METHODS[method], **bench.variant_hp(method, "additive")})
+    prior = bench.variant_hp("ledg", "residual")
+    assert prior["prior"] == "kernel-additive" and prior["prior_config"]["pooled"] is True
+    for variant, methods in bench.VARIANT_METHODS.items():  # every method a variant applies to accepts it
+        for method in methods:
+            models.create(method, **{**bench.ZOO_METHODS[method], **bench.variant_hp(method, variant)})
 
 
 def test_benchmark_bad_zoo_arguments(store_file, tmp_path, capsys):

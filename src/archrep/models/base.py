@@ -230,6 +230,10 @@ class Predictor:
         return out
 
 
+#: what every predictor records about its training data (:func:`data_info`; torch ones add more)
+DATA_INFO_KEYS = ("dataset", "space", "op_vocab", "max_nodes")
+
+
 def data_info(ds: ArchDataset) -> dict:
     """What a predictor records about its training data (``Predictor.data_info``)."""
     return {"dataset": ds.name, "space": ds.space, "op_vocab": list(ds.op_vocab), "max_nodes": int(ds.max_nodes)}
@@ -435,6 +439,15 @@ class TorchPredictor(Predictor):
     before the score head (:class:`EncoderNet`). Empty (the default): none. A column that is
     missing, not finite or negative is an error naming it.
 
+    ``prior`` (ours, for latency): the name of an analytic predictor (``flops-macs-linear``,
+    ``kernel-additive``, ... :mod:`archrep.models.latency`) with hyper-parameters ``prior_config``,
+    fitted first on the same training set; the network then learns only the log of the ratio of the
+    target to the prior's prediction, and predicts prior x exp(network). A network alone must learn
+    the scale of a network's run time from few examples and extrapolates it poorly to a family it
+    never saw; a cost model's FLOPs and bytes carry that scale, and the network corrects what they
+    miss. Needs ``log_target=True``; the prior's fitted weights are saved in the checkpoint
+    (``prior.*`` tensors). None (the default): no prior, the papers' setting.
+
     ``size_buckets``: batch training rows of similar graph size together (:mod:`archrep.train.fit`),
     so that a batch of small graphs is not padded to the dataset's largest; for datasets whose
     graph sizes vary widely (the model zoo). Off by default: it changes which rows share a batch
@@ -446,15 +459,18 @@ class TorchPredictor(Predictor):
         "epochs": 100, "batch_size": 32, "lr": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw",
         "scheduler": "cosine", "loss": "hinge", "margin": 0.5, "pair_ratio": 32.0, "mse_weight": 1.0,
         "hinge_weight": 1.0, "patience": 30, "grad_clip": None, "standardize": True, "init": None,
-        "log_target": False, "size_buckets": False, "graph_features": [],
+        "log_target": False, "size_buckets": False, "graph_features": [], "prior": None, "prior_config": {},
     }
     choices: ClassVar[dict] = {"optimizer": tuple(trainer.OPTIMIZERS), "scheduler": trainer.SCHEDULERS,
                                "loss": tuple(LOSSES.names())}
-    nullable: ClassVar[tuple] = ("patience", "grad_clip")
+    nullable: ClassVar[tuple] = ("patience", "grad_clip", "prior")
+    #: the checkpoint's key prefix of the prior's weights (``prior``)
+    PRIOR_PREFIX = "prior."
 
     def __init__(self, seed: int = 0, progress: bool = True, device: str = "cpu", **hparams):
         super().__init__(seed, progress, device, **hparams)
         self.net: torch.nn.Module | None = None
+        self.prior_model: Predictor | None = None
 
     def _check_config(self) -> None:
         c = self.config
@@ -476,6 +492,29 @@ class TorchPredictor(Predictor):
         if c["init"] is not None and not (isinstance(c["init"], str) and c["init"].strip()):
             raise ArchrepError(f"model {self.name!r}: init must be the folder of a pre-trained encoder "
                                f"(archrep pretrain --out DIR) or None, got {c['init']!r}")
+        self._check_prior()
+
+    def _check_prior(self) -> None:
+        """``prior`` names an analytic predictor that ``prior_config`` configures, with ``log_target``."""
+        c = self.config
+        if not isinstance(c["prior_config"], dict):
+            raise ArchrepError(f"model {self.name!r}: prior_config must be a mapping of the prior's "
+                               f"hyper-parameters, got {c['prior_config']!r}")
+        c["prior_config"] = dict(c["prior_config"])
+        if c["prior"] is None:
+            if c["prior_config"]:
+                raise ArchrepError(f"model {self.name!r}: prior_config is set but prior is None; name the prior "
+                                   "predictor, e.g. prior='kernel-additive'")
+            return
+        from archrep import models
+
+        if not isinstance(c["prior"], str) or issubclass(models.MODELS.get(c["prior"]), TorchPredictor):
+            raise ArchrepError(f"model {self.name!r}: prior must name an analytic predictor (e.g. 'flops-macs-linear' "
+                               f"or 'kernel-additive'), not {c['prior']!r}")
+        if not c["log_target"]:
+            raise ArchrepError(f"model {self.name!r}: prior={c['prior']!r} needs log_target=True (the network learns "
+                               "the log of the target over the prior's prediction)")
+        models.create(c["prior"], **c["prior_config"])  # unknown or bad prior hyper-parameters fail here
 
     def build_network(self) -> EncoderNet:
         raise NotImplementedError
@@ -565,6 +604,12 @@ class TorchPredictor(Predictor):
 
     def _fit(self, train, target, val):
         c = self.config
+        self.prior_model = None
+        if c["prior"] is not None:
+            from archrep import models
+
+            self.prior_model = models.create(c["prior"], seed=c["seed"], progress=False,
+                                             **c["prior_config"]).fit(train, target)
         self.net = self.new_network(train, target)
         if c["init"] is not None:
             from archrep import pretrain
@@ -594,7 +639,19 @@ class TorchPredictor(Predictor):
         if (y <= 0).any():
             raise ArchrepError(f"model {self.name!r}: log_target=True needs a positive target, but {target!r} of "
                                f"dataset {ds.name!r} has {int((y <= 0).sum())} values <= 0; use log_target=False")
-        return np.log(y)
+        return np.log(y) - self._log_prior(ds)
+
+    def _log_prior(self, ds: ArchDataset) -> np.ndarray | float:
+        """log of the prior's predictions on ``ds`` (``prior``), or 0 without a prior."""
+        if self.prior_model is None:
+            return 0.0
+        p = self.prior_model.predict(ds)
+        bad = ~(np.isfinite(p) & (p > 0))
+        if bad.any():
+            raise ArchrepError(f"model {self.name!r}: its prior {self.config['prior']!r} predicts {int(bad.sum())} "
+                               f"non-positive or missing values on dataset {ds.name!r}, so no ratio can be learnt; use "
+                               "a prior whose predictions stay positive (log_space=True for the linear ones)")
+        return np.log(p)
 
     def _predict(self, ds):
         scaler = trainer.Standardizer(self.normalisation["mean"], self.normalisation["std"])
@@ -606,12 +663,30 @@ class TorchPredictor(Predictor):
         finally:
             self.net.cpu()
         out = scaler.inverse(scores)
-        return np.exp(out) if self.config["log_target"] else out
+        return np.exp(out + self._log_prior(ds)) if self.config["log_target"] else out
 
     def state_dict(self):
-        return {} if self.net is None else self.net.state_dict()
+        state = {} if self.net is None else dict(self.net.state_dict())
+        if self.prior_model is not None:
+            state.update({self.PRIOR_PREFIX + k: v for k, v in self.prior_model.state_dict().items()})
+        return state
+
+    def _restore_prior(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Rebuild the fitted prior from its ``prior.*`` tensors; returns the network's tensors."""
+        mine = {k[len(self.PRIOR_PREFIX):]: v for k, v in state.items() if k.startswith(self.PRIOR_PREFIX)}
+        rest = {k: v for k, v in state.items() if not k.startswith(self.PRIOR_PREFIX)}
+        if self.config["prior"] is None:
+            return rest
+        from archrep import models
+
+        prior = models.create(self.config["prior"], seed=self.seed, progress=False, **self.config["prior_config"])
+        prior.target, prior.data_info = self.target, {k: self.data_info[k] for k in DATA_INFO_KEYS}
+        prior._restore(mine)
+        self.prior_model = prior
+        return rest
 
     def _restore(self, state):
+        state = self._restore_prior(state)
         for key in ("mean", "std"):
             if not isinstance(self.normalisation.get(key), (int, float)):
                 raise DataError(f"model {self.name!r}: checkpoint normalisation lacks a numeric {key!r}")
