@@ -230,10 +230,6 @@ class Predictor:
         return out
 
 
-#: what every predictor records about its training data (:func:`data_info`; torch ones add more)
-DATA_INFO_KEYS = ("dataset", "space", "op_vocab", "max_nodes")
-
-
 def data_info(ds: ArchDataset) -> dict:
     """What a predictor records about its training data (``Predictor.data_info``)."""
     return {"dataset": ds.name, "space": ds.space, "op_vocab": list(ds.op_vocab), "max_nodes": int(ds.max_nodes)}
@@ -514,7 +510,13 @@ class TorchPredictor(Predictor):
         if not c["log_target"]:
             raise ArchrepError(f"model {self.name!r}: prior={c['prior']!r} needs log_target=True (the network learns "
                                "the log of the target over the prior's prediction)")
-        models.create(c["prior"], **c["prior_config"])  # unknown or bad prior hyper-parameters fail here
+        self._new_prior()  # unknown or bad prior hyper-parameters fail here
+
+    def _new_prior(self) -> Predictor:
+        """A fresh, unfitted prior predictor (``prior`` with ``prior_config``)."""
+        from archrep import models
+
+        return models.create(self.config["prior"], seed=self.seed, progress=False, **self.config["prior_config"])
 
     def build_network(self) -> EncoderNet:
         raise NotImplementedError
@@ -606,10 +608,7 @@ class TorchPredictor(Predictor):
         c = self.config
         self.prior_model = None
         if c["prior"] is not None:
-            from archrep import models
-
-            self.prior_model = models.create(c["prior"], seed=c["seed"], progress=False,
-                                             **c["prior_config"]).fit(train, target)
+            self.prior_model = self._new_prior().fit(train, target)
         self.net = self.new_network(train, target)
         if c["init"] is not None:
             from archrep import pretrain
@@ -677,10 +676,8 @@ class TorchPredictor(Predictor):
         rest = {k: v for k, v in state.items() if not k.startswith(self.PRIOR_PREFIX)}
         if self.config["prior"] is None:
             return rest
-        from archrep import models
-
-        prior = models.create(self.config["prior"], seed=self.seed, progress=False, **self.config["prior_config"])
-        prior.target, prior.data_info = self.target, {k: self.data_info[k] for k in DATA_INFO_KEYS}
+        prior = self._new_prior()
+        prior.target, prior.data_info = self.target, dict(self.data_info)  # the prior reads its own keys only
         prior._restore(mine)
         self.prior_model = prior
         return rest
