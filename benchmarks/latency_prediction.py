@@ -74,7 +74,9 @@ every platform are used, so every fold tests the same models).
 
 Records also carry ``held_out_platform``, ``seen_platforms`` and ``nearest_platform``. CPU-scaled defaults: ``--train-per-family 100`` (a seeded cap on each family's training
 architectures; 0 = all, NNLQP's 1,800), epochs gin 100, tart and ledg 30 (``--zoo-epochs`` sets all), ledg in batches of 16; each (protocol, method) cell is
-written when done and ``--resume`` skips the ones already in the file for the same seeds.
+written when done and ``--resume`` skips the ones already in the file for the same seeds. Per-seed
+results stay in ``benchmarks/results/.latency_prediction.seeds.json`` (not committed), so adding seeds
+to a cell on the same machine trains only the new seeds.
 
     python benchmarks/latency_prediction.py --quick          # 1 seed, 3 devices, small: a smoke run
     python benchmarks/latency_prediction.py --devices titan_rtx,gold_6226 --seeds 5 --resume
@@ -359,7 +361,9 @@ def cross_space_ledg(nb, fb, ofa, shared: list[str], args, path: Path, seeds: li
 
 # ---------------------------------------------------------------------------- model zoo, measured here
 def seed_checkpoint(path: Path) -> SeedCheckpoint:
-    """The per-seed results of the zoo cells not yet written (a killed run resumes at its next seed)."""
+    """The per-seed results of the zoo cells, kept after their records are written: a killed run
+    resumes at its next seed, and a cell rerun with more seeds computes only the new ones. A cell's
+    key holds the data's fingerprint and the settings, so changed data or settings start afresh."""
     return SeedCheckpoint(path.with_name(f".{path.stem}.seeds.json"))
 
 
@@ -479,7 +483,6 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
             recs = zoo_records(ds, protocol, method, hp, per_seed, seeds, train_sizes, seconds, args, variant,
                                extra={"train_device": ",".join(sorted(trained_on))})
             write_records(path, recs)
-            checkpoint.drop(key)
             for r in recs:
                 if r["family"] == "all":
                     print(f"{protocol:16s} {r['setting']:28s} {method + '/' + variant:18s} MAPE {100 * r['mape_mean']:7.2f} %  "
@@ -611,7 +614,6 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
                                 dict.fromkeys([*families, "all"], size),
                                 seconds[f"ledg|{fit}"] if fit else seconds["baselines"], args, variant, info)
         write_records(path, recs)
-        checkpoint.drop(key)
         for r in recs:
             if r["family"] == "all":
                 print(f"{r['protocol']:18s} k={r['train_size']:<5d} {r['method'] + '/' + r['variant']:28s} "
