@@ -621,7 +621,8 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
 
 
 def load_zoo(args, ap):
-    """The zoo dataset of ``--zoo-file`` (or the package file), cut to ``--families`` / ``--platforms``."""
+    """The zoo dataset of ``--zoo-file`` (or the package file), cut to ``--families`` / ``--platforms``
+    and to the models measured on at least one of those platforms."""
     ds = zoo_latency.from_export(args.zoo_file) if args.zoo_file else data.load(zoo_latency.NAME)
     known = zoo_latency.row_families(ds)
     if args.families:
@@ -641,7 +642,10 @@ def load_zoo(args, ap):
         args.zoo_targets = [p if p in settings else by_id[p] for p in chosen]
     else:
         args.zoo_targets = list(settings)
-    return ds
+    # models measured on none of the chosen platforms neither train nor test; dropping them keeps the
+    # splits (and the per-family cap) of these platforms the same when the file gains other platforms
+    measured = np.any([~np.isnan(ds.targets[t]) for t in args.zoo_targets], axis=0)
+    return ds if measured.all() else ds.subset(np.flatnonzero(measured))
 
 
 def main(argv=None) -> int:

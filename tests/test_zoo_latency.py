@@ -302,6 +302,25 @@ def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys, monkey
         ("zero-shot-platform", "residual"), ("few-shot-platform", "calibrated-residual"))}
 
 
+def test_benchmark_drops_models_the_chosen_platforms_never_measured(store_file, tmp_path):
+    """A file whose second platform measured only the batch-1 models: on that platform alone the
+    splits and the per-family cap see only those, as if the other models were not in the file."""
+    bench = _script("latency_prediction")
+    part = tmp_path / "part.jsonl.gz"
+    with gzip.open(store_file[1], "rt") as src, gzip.open(part, "wt") as dst:
+        for line in src:
+            rec = json.loads(line)
+            if not (rec.get("table") == "measurements" and rec["platform_id"] == PLATFORMS[1].id
+                    and int(rec["batch"]) == 2):
+                dst.write(line)
+    for zoo_file, models_used in ((part, 9), (store_file[1], 18)):  # the 9 batch-1 models, then all 18
+        out = tmp_path / zoo_file.stem
+        assert bench.main(["--protocols", "in-domain", "--methods", "flops-linear", "--train-per-family", "0",
+                           "--results", str(out), "--zoo-file", str(zoo_file), "--platforms", TARGETS[1]]) == 0
+        recs = [r for r in json.loads((out / "latency_prediction.json").read_text()) if r["family"] == "all"]
+        assert [r["train_size"] + r["test_size"] for r in recs] == [models_used]
+
+
 def test_benchmark_resumes_a_killed_cell_and_reuses_its_seeds(store_file, tmp_path, monkeypatch):
     bench = _script("latency_prediction")
     argv = ["--protocols", "in-domain", "--zoo-file", str(store_file[1]), "--seeds", "2", "--methods",
