@@ -327,6 +327,30 @@ def latency_platforms_table() -> str:
         "platform. " + _provenance(recs)])
 
 
+def zoo_dataset_table() -> str:
+    """The zoo-latency dataset per platform: models and families, models per family, the latency
+    range, and the noise floor of its measurements."""
+    recs = _load("zoo_dataset")
+    if not recs:
+        return _missing("zoo_dataset.py")
+    rows = []
+    for setting in dict.fromkeys(r["setting"] for r in recs):
+        fams = [r for r in recs if r["setting"] == setting and r["family"] != "all"]
+        a = next(r for r in recs if r["setting"] == setting and r["family"] == "all")
+        counts = sorted(r["n_models"] for r in fams)
+        rows.append([f"`{setting}`", a["platform"], a["n_models"], a["families"], f"{counts[0]}–{counts[-1]}",
+                     f"{a['latency_ms_min']:.2f} / {a['latency_ms_median']:.1f} / {a['latency_ms_max']:.0f}",
+                     f"{min(r['latency_span'] for r in fams):,.0f}×", f"{100 * a['rel_spread_median']:.1f} %",
+                     f"{a['rounds_mean']:.2f}"])
+    first = recs[0]
+    return "\n".join(_md(["platform", "description", "models", "families", "models per family",
+                           "latency ms (min / median / max)", "smallest family span (max / min)",
+                           "noise floor (median IQR / median)", "timed rounds (mean)"], rows, left=2)
+                      + ["", f"`archrep/data/files/zoo_latency.jsonl.gz`: {first['file_mb']:.2f} MB, {first['graphs']:,} "
+                         f"graphs; plot: `benchmarks/results/"
+                         f"zoo_latency_ranges.png`. " + _provenance(recs)])
+
+
 def profiling_cost_table() -> str:
     """What one measurement costs per platform: the wall clock split into the model's runs and the rest."""
     recs = [r for r in _load("profiling_cost") if r.get("family") == "all"]
@@ -466,7 +490,7 @@ TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_ta
           "flow_surrogate": flow_table, "enumeration": enumeration_table, "latency_prediction": latency_table,
           "latency_zoo": latency_zoo_table, "latency_learning_curve": latency_learning_curve_table,
           "latency_error": latency_error_table, "latency_platforms": latency_platforms_table,
-          "profiling_cost": profiling_cost_table,
+          "profiling_cost": profiling_cost_table, "zoo_dataset": zoo_dataset_table,
           "search": search_table, "pretraining": pretraining_table, "proxies": proxies_table,
           "generation": generation_table}
 

@@ -373,6 +373,24 @@ def test_benchmark_worker_seeds_fill_the_checkpoint_for_a_later_run(store_file, 
         assert message in capsys.readouterr().err
 
 
+def test_zoo_dataset_summary_counts_each_platforms_models(store_file, tmp_path, capsys):
+    bench = _script("zoo_dataset")
+    assert bench.main(["--zoo-file", str(store_file[1]), "--results", str(tmp_path)]) == 0
+    recs = json.loads((tmp_path / "zoo_dataset.json").read_text())
+    assert {(r["setting"], r["family"]) for r in recs} == {(p.id, f) for p in PLATFORMS for f in [*CONFIGS, "all"]}
+    ds = zoo_latency.from_export(store_file[1])
+    for r in recs:  # the graph without a family is not a zoo model; the rest agree with the dataset
+        y = ds.targets[TARGETS[[p.id for p in PLATFORMS].index(r["setting"])]]
+        rows = np.ones(len(ds), bool) if r["family"] == "all" else zoo_latency.row_families(ds) == r["family"]
+        assert r["n_models"] == rows.sum() == (18 if r["family"] == "all" else 6) and r["graphs"] == 19
+        assert r["latency_ms_max"] == pytest.approx(y[rows].max()) and r["latency_ms_min"] == pytest.approx(y[rows].min())
+        assert r["latency_span"] == pytest.approx(y[rows].max() / y[rows].min())
+        assert r["rel_spread_median"] == pytest.approx(0.02) and r["rounds_mean"] == 1.0
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "zoo_latency_ranges.png").stat().st_size > 0
+    assert "2 platforms" in capsys.readouterr().out
+
+
 def test_error_analysis_bins_the_in_domain_errors_by_latency(store_file, tmp_path, capsys):
     bench = _script("latency_error_analysis")
     argv = ["--zoo-file", str(store_file[1]), "--methods", "flops-linear", "--seeds", "2", "--train-per-family", "3",

@@ -1,0 +1,116 @@
+"""What the committed zoo-latency dataset holds -> benchmarks/results/zoo_dataset.json (task ``zoo_dataset``)
+and a plot of each family's latency range per platform (``zoo_latency_ranges.png``).
+
+Issue 5 asks for >= 10 families x >= 200 models on >= 4 platforms, each family spanning a wide
+latency range, with the measurement spread recorded. This script reads the export file (default:
+the package file that ``archrep.data.load("zoo-latency")`` reads; ``--zoo-file`` another machine's)
+without building any graph and writes, per platform and family and per platform with
+``family="all"``: ``n_models`` (measured models, batch sizes counted apart), ``latency_ms_min /
+_median / _max``, ``latency_span`` (max / min), ``rel_spread_median`` (median IQR / median, the
+noise floor) and ``rounds_mean`` (timed rounds; a noisy round is measured again), plus the file's
+``file_mb`` and ``graphs``. README numbers about the dataset come from these records.
+
+    python benchmarks/zoo_dataset.py
+    python benchmarks/zoo_dataset.py --zoo-file other_machine.jsonl.gz --results /tmp/zoo
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from archrep.data.zoo_latency import DEFAULT_FILE
+from archrep.latency import Platform
+from archrep.latency.store import read_export
+from archrep.results import make_record, write_records
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from plotting import pyplot  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TASK = "zoo_dataset"
+PLOT = "zoo_latency_ranges.png"
+
+
+def read_zoo(path: Path) -> tuple[dict[str, Platform], dict[str, dict[str, list[dict]]], int]:
+    """(platforms by id, {platform id: {family: [measurement]}}, number of graphs) of an export file;
+    measurements of graphs stored without a family (not zoo models) are left out."""
+    platforms, family_of, rows = {}, {}, []
+    for _, table, rec in read_export(path):
+        if table == "platforms":
+            platforms[rec["platform_id"]] = Platform.from_json(rec["descriptor"])
+        elif table == "graphs":
+            family_of[rec["graph_hash"]] = rec["family"]
+        else:
+            rows.append(rec)
+    measured: dict[str, dict[str, list[dict]]] = {}
+    for rec in rows:
+        family = family_of.get(rec["graph_hash"])
+        if family is not None:
+            measured.setdefault(rec["platform_id"], {}).setdefault(family, []).append(rec)
+    return platforms, measured, len(family_of)
+
+
+def summary(rows: list[dict]) -> dict:
+    ms = np.array([float(r["median_ms"]) for r in rows])
+    spread = np.array([float(r["iqr_ms"]) for r in rows]) / ms
+    return {"n_models": len(rows), "latency_ms_min": float(ms.min()), "latency_ms_median": float(np.median(ms)),
+            "latency_ms_max": float(ms.max()), "latency_span": float(ms.max() / ms.min()),
+            "rel_spread_median": float(np.median(spread)),
+            "rounds_mean": float(np.mean([float(r["rounds"]) for r in rows]))}
+
+
+def plot(measured: dict[str, dict[str, list[dict]]], out: Path) -> None:
+    """One panel per platform: each family's measured latencies as a box on a log axis."""
+    plt = pyplot()
+    if plt is None:
+        return
+    cols = min(4, len(measured))
+    nrows = -(-len(measured) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
+    for ax, (pid, by_family) in zip(axes.flat, measured.items()):
+        names = sorted(by_family)
+        ax.boxplot([[float(r["median_ms"]) for r in by_family[f]] for f in names], whis=(0, 100))
+        ax.set_yscale("log")
+        ax.set_xticks(range(1, len(names) + 1), names, rotation=60, fontsize=7)
+        ax.set_title(f"{pid} ({sum(len(v) for v in by_family.values())} models)", fontsize=8)
+        ax.set_ylabel("median latency (ms)", fontsize=7)
+    for ax in list(axes.flat)[len(measured):]:
+        ax.axis("off")
+    fig.tight_layout()
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--zoo-file", help="a latency-dataset export (default: the package file)")
+    ap.add_argument("--results", default=str(RESULTS), help="folder for the JSON results and the plot")
+    args = ap.parse_args(argv)
+    path = Path(args.zoo_file) if args.zoo_file else DEFAULT_FILE
+    platforms, measured, graphs = read_zoo(path)
+    file_mb = path.stat().st_size / 1e6
+    recs = []
+    for pid, by_family in measured.items():
+        groups = {**dict(sorted(by_family.items())), "all": [r for rows in by_family.values() for r in rows]}
+        for family, rows in groups.items():
+            recs.append(make_record(TASK, dataset="zoo-latency", target=f"latency_ms_{pid}", family=family,
+                                    setting=pid, platform=platforms[pid].template(), families=len(by_family),
+                                    graphs=graphs, file_mb=round(file_mb, 2), **summary(rows)))
+        a = recs[-1]
+        print(f"{pid:28s} {a['n_models']:5d} models, {len(by_family)} families, latency "
+              f"{a['latency_ms_min']:.2f}-{a['latency_ms_max']:.0f} ms, noise floor {100 * a['rel_spread_median']:.1f} %",
+              flush=True)
+    results = Path(args.results)
+    write_records(results / f"{TASK}.json", recs)
+    plot(measured, results / PLOT)
+    print(f"{path}: {file_mb:.2f} MB, {graphs} graphs, {len(measured)} platforms; plot {results / PLOT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
