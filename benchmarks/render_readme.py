@@ -346,7 +346,7 @@ def zoo_dataset_table() -> str:
     return "\n".join(_md(["platform", "description", "models", "families", "models per family",
                            "latency ms (min / median / max)", "smallest family span (max / min)",
                            "noise floor (median IQR / median)", "timed rounds (mean)"], rows, left=2)
-                      + ["", f"`archrep/data/files/zoo_latency.jsonl.gz`: {first['file_mb']:.2f} MB, {first['graphs']:,} "
+                      + ["", f"`{first['file']}`: {first['file_mb']:.2f} MB, {first['graphs']:,} "
                          f"graphs; plot: `benchmarks/results/"
                          f"zoo_latency_ranges.png`. " + _provenance(recs)])
 

@@ -8,7 +8,7 @@ without building any graph and writes, per platform and family and per platform 
 ``family="all"``: ``n_models`` (measured models, batch sizes counted apart), ``latency_ms_min /
 _median / _max``, ``latency_span`` (max / min), ``rel_spread_median`` (median IQR / median, the
 noise floor) and ``rounds_mean`` (timed rounds; a noisy round is measured again), plus the file's
-``file_mb`` and ``graphs``. README numbers about the dataset come from these records.
+``file`` (its name), ``file_mb`` and ``graphs``. README numbers about the dataset come from these records.
 
     python benchmarks/zoo_dataset.py
     python benchmarks/zoo_dataset.py --zoo-file other_machine.jsonl.gz --results /tmp/zoo
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
         for family, rows in groups.items():
             recs.append(make_record(TASK, dataset="zoo-latency", target=f"latency_ms_{pid}", family=family,
                                     setting=pid, platform=platforms[pid].template(), families=len(by_family),
-                                    graphs=graphs, file_mb=round(file_mb, 2), **summary(rows)))
+                                    graphs=graphs, file=path.name, file_mb=round(file_mb, 2), **summary(rows)))
         a = recs[-1]
         print(f"{pid:28s} {a['n_models']:5d} models, {len(by_family)} families, latency "
               f"{a['latency_ms_min']:.2f}-{a['latency_ms_max']:.0f} ms, noise floor {100 * a['rel_spread_median']:.1f} %",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import lzma
 import os
 import re
 import sys
@@ -25,6 +26,7 @@ from archrep.latency import (LatencyStore, Measurement, Platform, UnsupportedPla
 from archrep.latency import jobs as jobs_module  # noqa: E402
 from archrep.latency import profiler as profiler_module  # noqa: E402
 from archrep.latency import store as store_module  # noqa: E402
+from archrep.latency.store import XZ_MAGIC  # noqa: E402
 
 FAST = {"repeats": 5, "warmup": 2, "warmup_s": 0.05}
 NB201_ARCH = "|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|none~2|"
@@ -318,21 +320,29 @@ def test_store_export_import_round_trip(store_url, graphs, tmp_path):
         assert copy.measurements() == rows and copy.platforms() == platforms
         assert copy.graph(graphs[1].hash()) == graphs[1]
         copy.export(tmp_path / "b.jsonl.gz")
+        copy.export(tmp_path / "c.jsonl.xz")
+        (tmp_path / "c.jsonl.xz").rename(tmp_path / "c-named-gz.jsonl.gz")  # read by its bytes, not its name
+    assert (tmp_path / "c-named-gz.jsonl.gz").read_bytes().startswith(XZ_MAGIC)
+    with LatencyStore(tmp_path / "from-xz.db") as from_xz:
+        assert from_xz.import_(tmp_path / "c-named-gz.jsonl.gz") == counts
 
     def body(name):
-        return gzip.decompress((tmp_path / name).read_bytes()).splitlines()[1:]
-    assert body("a.jsonl.gz") == body("b.jsonl.gz")  # same store, same lines
+        raw = (tmp_path / name).read_bytes()
+        return (lzma.decompress(raw) if raw.startswith(XZ_MAGIC) else gzip.decompress(raw)).splitlines()[1:]
+    assert body("a.jsonl.gz") == body("b.jsonl.gz") == body("c-named-gz.jsonl.gz")  # same store, same lines
 
 
 def test_store_import_refuses_bad_files(tmp_path):
     pytest.importorskip("sqlalchemy")
     (tmp_path / "bad.gz").write_bytes(gzip.compress(b'{"format": "something-else"}\n'))
     (tmp_path / "trunc.gz").write_bytes(gzip.compress(b"x" * 100)[:20])
+    (tmp_path / "trunc.xz").write_bytes(lzma.compress(b"x" * 100)[:30])
     with LatencyStore(tmp_path / "s.db") as store:
         with pytest.raises(DataError, match="not an archrep latency export"):
             store.import_(tmp_path / "bad.gz")
-        with pytest.raises(DataError, match="truncated"):
-            store.import_(tmp_path / "trunc.gz")
+        for name in ("trunc.gz", "trunc.xz"):
+            with pytest.raises(DataError, match="truncated"):
+                store.import_(tmp_path / name)
 
 
 def test_store_bad_locations_and_missing_sqlalchemy(tmp_path, monkeypatch):

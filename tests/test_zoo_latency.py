@@ -8,6 +8,7 @@ import dataclasses
 import gzip
 import importlib.util
 import json
+import lzma
 from pathlib import Path
 
 import numpy as np
@@ -127,20 +128,21 @@ def test_node_features_come_from_the_exported_graphs(store_file, ds):
 
 
 def test_registered_dataset_reads_the_package_file(store_file, monkeypatch, tmp_path):
-    monkeypatch.setattr(zoo_latency, "DEFAULT_FILE", tmp_path / "zoo_latency.jsonl.gz")
+    monkeypatch.setattr(zoo_latency, "DEFAULT_FILE", tmp_path / "zoo_latency.jsonl.xz")
     with pytest.raises(DataError, match=r"latency-dataset build .*latency-dataset export"):
         data.load("zoo-latency", refresh=True)
-    (tmp_path / "zoo_latency.jsonl.gz").write_bytes(store_file[1].read_bytes())
+    (tmp_path / "zoo_latency.jsonl.xz").write_bytes(store_file[1].read_bytes())  # gzip bytes: read by content
     loaded = data.load("zoo-latency", refresh=True)
     assert len(loaded) == 18 and loaded.name == "zoo-latency"
     cached = data.load("zoo-latency")
     assert zoo_latency.row_families(cached).tolist() == zoo_latency.row_families(loaded).tolist()
     np.testing.assert_array_equal(cached.node_features, loaded.node_features)
     assert cached.fingerprint() == loaded.fingerprint()
-    # export with no --out writes that package file
-    (tmp_path / "zoo_latency.jsonl.gz").unlink()
+    # export with no --out writes that package file, xz-compressed for its name
+    (tmp_path / "zoo_latency.jsonl.xz").unlink()
     assert cli(["latency-dataset", "export", "--store", str(store_file[0])]) == 0
-    assert (tmp_path / "zoo_latency.jsonl.gz").read_bytes() == store_file[1].read_bytes()
+    assert lzma.decompress((tmp_path / "zoo_latency.jsonl.xz").read_bytes()) == gzip.decompress(
+        store_file[1].read_bytes())
 
 
 def test_bad_files_and_stores_are_one_clear_error(tmp_path, capsys):
@@ -373,7 +375,7 @@ def test_benchmark_worker_seeds_fill_the_checkpoint_for_a_later_run(store_file, 
         assert message in capsys.readouterr().err
 
 
-def test_zoo_dataset_summary_counts_each_platforms_models(store_file, tmp_path, capsys):
+def test_zoo_dataset_summary_counts_each_platforms_models(store_file, tmp_path, capsys, monkeypatch):
     bench = _script("zoo_dataset")
     assert bench.main(["--zoo-file", str(store_file[1]), "--results", str(tmp_path)]) == 0
     recs = json.loads((tmp_path / "zoo_dataset.json").read_text())
@@ -389,6 +391,11 @@ def test_zoo_dataset_summary_counts_each_platforms_models(store_file, tmp_path, 
     if importlib.util.find_spec("matplotlib"):
         assert (tmp_path / "zoo_latency_ranges.png").stat().st_size > 0
     assert "2 platforms" in capsys.readouterr().out
+    render = _script("render_readme")
+    monkeypatch.setattr(render, "RESULTS", tmp_path)
+    table = render.zoo_dataset_table()
+    assert table.count("| `") == 2 and "| 18 | 3 | 6–6 |" in table and "19 graphs" in table
+    assert f"`{store_file[1].name}`" in table
 
 
 def test_error_analysis_bins_the_in_domain_errors_by_latency(store_file, tmp_path, capsys):

@@ -2,10 +2,10 @@
 
 The NNLQP-style database archrep builds itself (issue 5): the ten :mod:`archrep.zoo` families
 profiled into a :class:`~archrep.latency.LatencyStore` by ``archrep latency-dataset build|extend``
-and written out by ``archrep latency-dataset export`` as the store's export format (gzip JSON
+and written out by ``archrep latency-dataset export`` as the store's export format (xz JSON
 lines, :meth:`LatencyStore.export`: stable, diff-free for the same store, no pickles). The
 registered dataset reads the package file :data:`DEFAULT_FILE`
-(``archrep/data/files/zoo_latency.jsonl.gz``, the export's default target); :func:`from_export`
+(``archrep/data/files/zoo_latency.jsonl.xz``, the export's default target); :func:`from_export`
 reads any export file.
 
 **Rows**: one per measured (graph, batch) of a graph stored with a model family, ordered by
@@ -57,7 +57,7 @@ from archrep.latency.store import read_export
 
 NAME = "zoo-latency"
 VERSION = "2"
-DEFAULT_FILE = Path(__file__).resolve().parent / "files" / "zoo_latency.jsonl.gz"
+DEFAULT_FILE = Path(__file__).resolve().parent / "files" / "zoo_latency.jsonl.xz"
 FAMILY_COLUMN = "family_index"
 #: stacked datasets: index of each row's platform into ``meta["platform_settings"]`` (latency targets)
 #: the commands that measure the committed dataset here (about 10 x 200 models on 4 platforms)
