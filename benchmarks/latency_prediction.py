@@ -430,11 +430,14 @@ def zoo_records(ds, protocol: str, method: str, hp: dict, per_seed: list[dict], 
     return out
 
 
-def _zoo_done(path: Path, ds, protocol: str, method: str, targets: list[str], seeds: list[int],
+def _zoo_done(path: Path, ds, protocol: str, method: str, targets: list[str], seeds: list[int], cap: int,
               variant: str = "default", train_size: int | None = None) -> bool:
+    """Whether the results file has this cell for every target, with these seeds and this cap
+    (``--train-per-family``) on training models per family."""
     have = {r.get("target") for r in read_records(path) if r.get("protocol") == protocol and r.get("method") == method
             and r.get("variant") == variant and r.get("dataset") == ds.name and r.get("family") == "all"
-            and r.get("seeds") == seeds and (train_size is None or r.get("train_size") == train_size)}
+            and r.get("seeds") == seeds and r.get("train_per_family") == cap
+            and (train_size is None or r.get("train_size") == train_size)}
     return all(t in have for t in targets)
 
 
@@ -448,7 +451,7 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
         folds = [None] if protocol == "in-domain" else families
         cells = [(m, v) for m in args.zoo_methods for v in variants_of(m, args)]
         for method, variant in cells:
-            if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds, variant):
+            if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds, args.train_per_family, variant):
                 continue
             hp = {**ZOO_METHODS[method], **variant_hp(method, variant),
                   **({"size_buckets": True} if method in ZOO_TORCH else {}),
@@ -574,8 +577,9 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     for held in targets:
         seen = [t for t in targets if t != held]
         near = min(seen, key=lambda t: plats[held].distance(plats[t]))
-        if args.resume and all(_zoo_done(path, ds, "zero-shot-platform", m, [held], seeds, v) for m, v in zero_cells) \
-                and all(_zoo_done(path, ds, "few-shot-platform", m, [held], seeds, v, k)
+        if args.resume and all(_zoo_done(path, ds, "zero-shot-platform", m, [held], seeds, args.train_per_family, v)
+                                 for m, v in zero_cells) \
+                and all(_zoo_done(path, ds, "few-shot-platform", m, [held], seeds, args.train_per_family, v, k)
                         for m, v in few_cells for k in shots):
             continue
         print(f"held-out platform {held} (seen {', '.join(seen)}; nearest {near})", flush=True)

@@ -349,6 +349,11 @@ def test_benchmark_resumes_a_killed_cell_and_reuses_its_seeds(store_file, tmp_pa
     assert calls == [0, 1, 1, 2]
     recs = json.loads((tmp_path / "latency_prediction.json").read_text())
     assert {r["runs"] for r in recs} == {3} and {tuple(r["seeds"]) for r in recs} == {(0, 1, 2)}
+    # another cap on training models per family is another cell: --resume runs it
+    other_cap = argv[:argv.index("--train-per-family") + 1] + ["2"] + argv[argv.index("--train-per-family") + 2:]
+    assert bench.main(other_cap) == 0 and calls == [0, 1, 1, 2, 0, 1]
+    recs = json.loads((tmp_path / "latency_prediction.json").read_text())
+    assert {r["train_per_family"] for r in recs if r["family"] == "all"} == {2, 3}
 
 
 @pytest.mark.parametrize("protocol,worker", [("in-domain", "zoo_predict"), ("zero-shot-platform", "platform_seed")])
