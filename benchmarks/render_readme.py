@@ -244,9 +244,14 @@ def latency_zoo_table() -> str:
         first = next(iter(cell.values()))
         title = ("In-domain (a seeded 10 % of every family held out)" if protocol == "in-domain"
                  else "Out-of-domain (leave one family out; each row is the held-out family)")
+        caps = {}
+        for (f, m), r in cell.items():
+            caps.setdefault(r["train_per_family"] or "all", set()).add(m)
+        cap_text = "; ".join((f"up to {c}" if c != "all" else "all") + ("" if len(caps) == 1 else
+                             f" for {', '.join(sorted(ms))}") for c, ms in caps.items())
         lines += [f"**{title}**, platform `{setting}` ({first['platform']}), noise floor (median IQR / median) "
-                  f"{first['rel_spread_median'] * 100:.1f} %, {_runs(list(cell.values()))}, up to "
-                  f"{first['train_per_family'] or 'all'} training models per family:", ""]
+                  f"{first['rel_spread_median'] * 100:.1f} %, {_runs(list(cell.values()))}, training models per "
+                  f"family: {cap_text}:", ""]
         lines += _md(["test family"] + [f"{m} MAPE / Acc10" for m in methods], rows) + [""]
     return "\n".join(lines + ["MAPE and Acc(10%) in %, mean ± std over runs (seeds). " + _provenance(recs)])
 
