@@ -351,9 +351,8 @@ def zoo_dataset_table() -> str:
     return "\n".join(_md(["platform", "description", "models", "families", "models per family",
                            "latency ms (min / median / max)", "smallest family span (max / min)",
                            "noise floor (median IQR / median)", "timed rounds (mean)"], rows, left=2)
-                      + ["", f"`{first['file']}`: {first['file_mb']:.2f} MB, {first['graphs']:,} "
-                         f"graphs; plot: `benchmarks/results/"
-                         f"zoo_latency_ranges.png`. " + _provenance(recs)])
+                      + ["", f"`{first['file']}`: {first['file_mb']:.2f} MB, {first['graphs']:,} graphs; plot: "
+                         "`benchmarks/results/zoo_latency_ranges.png`. " + _provenance(recs)])
 
 
 def profiling_cost_table() -> str:

@@ -772,8 +772,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "--platforms setting; extend: the same on an existing store (a larger --per-family "
                                     "keeps the earlier models and adds new ones; new platforms measure every model); "
                                     "rerunning either after a crash skips what is stored. info: counts per platform. "
-                                    "export: write the store as the compact JSON-lines file (xz, or gzip for a .gz name) that the zoo-latency "
-                                    "dataset reads (default: the package file archrep/data/files/zoo_latency.jsonl.xz); "
+                                    "export: write the store as the compact JSON-lines file (xz, or gzip for a .gz "
+                                    "name) that the zoo-latency dataset reads (default: the package file "
+                                    "archrep/data/files/zoo_latency.jsonl.xz); "
                                     "import: read such a file into the store (keep-first), e.g. to extend the "
                                     "committed dataset.")
     ld.add_argument("action", choices=["build", "extend", "info", "export", "import"])
