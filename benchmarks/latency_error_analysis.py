@@ -127,6 +127,7 @@ def plot(recs: list[dict], out: Path) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--zoo-file", help="an 'archrep latency-dataset export' file (default: the package file)")
+    lp.add_label_option(ap)
     ap.add_argument("--families", help="comma-separated families (default: all in the file)")
     ap.add_argument("--platforms", help="comma-separated platform ids or latency targets (default: all in the file)")
     ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),

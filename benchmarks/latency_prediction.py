@@ -624,10 +624,18 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
                       f"MAPE {100 * r['mape_mean']:7.2f} %  Acc10 {100 * r['acc10_mean']:5.1f} %", flush=True)
 
 
+def add_label_option(parser) -> None:
+    """``--zoo-label``: which statistic of a measurement is the latency label (read by :func:`load_zoo`)."""
+    parser.add_argument("--zoo-label", choices=tuple(zoo_latency.STATISTICS), default="median",
+                        help="latency label: each measurement's median (default; dataset zoo-latency) or its "
+                             "fastest run (min; dataset zoo-latency-min, records under that name)")
+
+
 def load_zoo(args, ap):
-    """The zoo dataset of ``--zoo-file`` (or the package file), cut to ``--families`` / ``--platforms``
-    and to the models measured on at least one of those platforms."""
-    ds = zoo_latency.from_export(args.zoo_file) if args.zoo_file else data.load(zoo_latency.NAME)
+    """The zoo dataset of ``--zoo-file`` (or the package file) labelled by ``--zoo-label``, cut to
+    ``--families`` / ``--platforms`` and to the models measured on at least one of those platforms."""
+    ds = (zoo_latency.from_export(args.zoo_file, statistic=args.zoo_label) if args.zoo_file
+          else data.load(zoo_latency.MIN_NAME if args.zoo_label == "min" else zoo_latency.NAME))
     known = zoo_latency.row_families(ds)
     if args.families:
         chosen = [f.strip() for f in args.families.split(",") if f.strip()]
@@ -669,6 +677,7 @@ def main(argv=None) -> int:
     zoo = ap.add_argument_group("model zoo (protocols " + ", ".join(ZOO_PROTOCOLS + PLATFORM_PROTOCOLS) + ")")
     zoo.add_argument("--zoo-file", help="an 'archrep latency-dataset export' file (default: the zoo-latency "
                                         "dataset's package file)")
+    add_label_option(zoo)
     zoo.add_argument("--families", help="comma-separated families to use (default: all in the file)")
     zoo.add_argument("--platforms", help="comma-separated latency targets or platform ids (default: all in the file)")
     zoo.add_argument("--train-per-family", type=int, default=100,

@@ -232,8 +232,9 @@ def latency_zoo_table() -> str:
     methods = sorted({_label(r) for r in recs},
                      key=lambda m: (order.index(m.split()[0]) if m.split()[0] in order else len(order), m))
     lines = []
-    for protocol, setting in dict.fromkeys((r["protocol"], r["setting"]) for r in recs):
-        cell = {(r["family"], _label(r)): r for r in recs if (r["protocol"], r["setting"]) == (protocol, setting)}
+    for dataset, protocol, setting in dict.fromkeys((r["dataset"], r["protocol"], r["setting"]) for r in recs):
+        cell = {(r["family"], _label(r)): r for r in recs
+                if (r["dataset"], r["protocol"], r["setting"]) == (dataset, protocol, setting)}
         families = sorted({f for f, _ in cell if f != "all"}) + ["all"]
         rows = [["average" if f == "all" else f]
                 + [f"{_pm(cell.get((f, m)), 'mape', '.2f', 100)} / {_pm(cell.get((f, m)), 'acc10', '.1f', 100)}"
@@ -249,7 +250,8 @@ def latency_zoo_table() -> str:
             caps.setdefault(r["train_per_family"] or "all", set()).add(m)
         cap_text = "; ".join((f"up to {c}" if c != "all" else "all") + ("" if len(caps) == 1 else
                              f" for {', '.join(sorted(ms))}") for c, ms in caps.items())
-        lines += [f"**{title}**, platform `{setting}` ({first['platform']}), noise floor (median IQR / median) "
+        label = "" if dataset == "zoo-latency" else f", labels of `{dataset}`"
+        lines += [f"**{title}**{label}, platform `{setting}` ({first['platform']}), noise floor (median IQR / median) "
                   f"{first['rel_spread_median'] * 100:.1f} %, {_runs(list(cell.values()))}, training models per "
                   f"family: {cap_text}:", ""]
         lines += _md(["test family"] + [f"{m} MAPE / Acc10" for m in methods], rows) + [""]
@@ -266,7 +268,7 @@ def _fullest_training(recs: list[dict]) -> list[dict]:
     with the largest cap (the smaller ones are a learning curve, :func:`latency_learning_curve_table`)."""
     best: dict = {}
     for r in recs:
-        key = (r["protocol"], r["setting"], _label(r), r["family"])
+        key = (r["dataset"], r["protocol"], r["setting"], _label(r), r["family"])
         if key not in best or _cap(r) > _cap(best[key]):
             best[key] = r
     return list(best.values())
@@ -353,6 +355,48 @@ def zoo_dataset_table() -> str:
                            "noise floor (median IQR / median)", "timed rounds (mean)"], rows, left=2)
                       + ["", f"`{first['file']}`: {first['file_mb']:.2f} MB, {first['graphs']:,} graphs; plot: "
                          "`benchmarks/results/zoo_latency_ranges.png`. " + _provenance(recs)])
+
+
+def latency_retest_table() -> str:
+    """How well the stored zoo latencies reproduce when measured again: per platform and label
+    statistic, the error of a new measurement against the stored one and against one of the same session."""
+    recs = [r for r in _load("latency_retest") if r.get("family") == "all"]
+    if not recs:
+        return _missing("latency_retest.py")
+    cell = {(r["setting"], r["variant"], r["protocol"]): r for r in recs}
+    rows = []
+    for setting, variant in dict.fromkeys((r["setting"], r["variant"]) for r in recs):
+        between, within = cell.get((setting, variant, "between-session")), cell.get((setting, variant, "within-session"))
+        rows.append([f"`{setting}`", variant, between and between["n_models"],
+                     f"{_pm(between, 'mape', '.2f', 100)} / {_pm(between, 'acc10', '.1f', 100)}",
+                     _pm(between, "drift", ".3f"), between and f"{between['hours_since_stored']:.0f}",
+                     f"{_pm(within, 'mape', '.2f', 100)} / {_pm(within, 'acc10', '.1f', 100)}"])
+    between = [r for r in recs if r["protocol"] == "between-session"]
+    within = [r for r in recs if r["protocol"] == "within-session"]
+    return "\n".join(_md(["platform", "label", "models", "vs stored: MAPE / Acc10", "vs stored: drift (median ratio)",
+                           "hours since stored (median)", "same session: MAPE / Acc10"], rows, left=2)
+                      + ["", f"MAPE / Acc(10%) in %, mean ± std over {_runs(between, word='re-measurement round')} "
+                         f"(vs stored) and {_runs(within, word='pair')} of consecutive rounds (same session). "
+                         + _provenance(recs)])
+
+
+def latency_label_noise_table() -> str:
+    """Predictors on the re-measured zoo models against the stored label and against the mean of
+    the re-measurements, beside measuring again (``remeasure``): one row per (label set, platform, method)."""
+    recs = [r for r in _load("latency_label_noise") if r.get("family") == "all"]
+    if not recs:
+        return _missing("latency_label_noise.py")
+    cell = {(r["dataset"], r["setting"], _label(r), r["protocol"]): r for r in recs}
+    rows = []
+    for dataset, setting, method in dict.fromkeys((r["dataset"], r["setting"], _label(r)) for r in recs):
+        stored, mean = cell.get((dataset, setting, method, "stored")), cell.get((dataset, setting, method, "retest-mean"))
+        rows.append([f"`{dataset}`", f"`{setting}`", method, (stored or mean)["test_size"],
+                     f"{_pm(stored, 'mape', '.2f', 100)} / {_pm(stored, 'acc10', '.1f', 100)}",
+                     f"{_pm(mean, 'mape', '.2f', 100)} / {_pm(mean, 'acc10', '.1f', 100)}"])
+    return "\n".join(_md(["labels", "platform", "method", "test models", "vs stored label: MAPE / Acc10",
+                           "vs mean of re-measurements: MAPE / Acc10"], rows, left=3)
+                      + ["", f"MAPE / Acc(10%) in %, average over families, mean ± std over {_runs(recs)} (remeasure: "
+                         "one). " + _provenance(recs)])
 
 
 def profiling_cost_table() -> str:
@@ -495,6 +539,7 @@ TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_ta
           "latency_zoo": latency_zoo_table, "latency_learning_curve": latency_learning_curve_table,
           "latency_error": latency_error_table, "latency_platforms": latency_platforms_table,
           "profiling_cost": profiling_cost_table, "zoo_dataset": zoo_dataset_table,
+          "latency_retest": latency_retest_table, "latency_label_noise": latency_label_noise_table,
           "search": search_table, "pretraining": pretraining_table, "proxies": proxies_table,
           "generation": generation_table}
 

@@ -107,6 +107,22 @@ def test_export_is_read_back_as_the_dataset(store_file, ds, capsys):
     assert "measurements 37" in capsys.readouterr().out
 
 
+def test_min_label_reads_each_fastest_run(store_file, ds, monkeypatch, tmp_path):
+    fastest = zoo_latency.from_export(store_file[1], statistic="min")
+    assert fastest.name == zoo_latency.MIN_NAME and fastest.meta["statistic"] == "min"
+    assert ds.meta["statistic"] == "median" and list(fastest.keys) == list(ds.keys)
+    for t in TARGETS:  # the fixture's min_ms is 0.95 x its median
+        np.testing.assert_allclose(fastest.targets[t], 0.95 * ds.targets[t])
+        assert "fastest-run" in fastest.target_info[t] and "median" in ds.target_info[t]
+    assert fastest.meta["rel_spread_median"] == ds.meta["rel_spread_median"]  # IQR / median either way
+    with pytest.raises(ArchrepError, match="use one of median, min"):
+        zoo_latency.from_export(store_file[1], statistic="mean")
+    monkeypatch.setattr(zoo_latency, "DEFAULT_FILE", tmp_path / "zoo_latency.jsonl.xz")
+    (tmp_path / "zoo_latency.jsonl.xz").write_bytes(store_file[1].read_bytes())
+    loaded = data.load(zoo_latency.MIN_NAME, refresh=True)
+    np.testing.assert_array_equal(loaded.targets[TARGETS[0]], fastest.targets[TARGETS[0]])
+
+
 def test_node_features_come_from_the_exported_graphs(store_file, ds):
     from archrep.features.node_features import NODE_FEATURES, node_values
 
@@ -261,6 +277,50 @@ def test_benchmark_zoo_protocols_quick(store_file, tmp_path, monkeypatch, capsys
     assert all(f"{m} MAPE / Acc10" in table for m in methods)
     monkeypatch.setattr(render, "RESULTS", tmp_path / "none")
     assert render.latency_zoo_table().startswith("_No results yet")
+
+
+def test_benchmark_min_label_is_its_own_dataset(store_file, tmp_path, monkeypatch):
+    bench = _script("latency_prediction")
+    common = ["--protocols", "in-domain", "--zoo-file", str(store_file[1]), "--quick", "--methods", "flops-linear",
+              "--platforms", PLATFORMS[0].id, "--results", str(tmp_path)]
+    assert bench.main(common) == 0 and bench.main(common + ["--zoo-label", "min"]) == 0
+    recs = json.loads((tmp_path / "latency_prediction.json").read_text())
+    by = {r["dataset"]: r for r in recs if r["family"] == "all"}
+    assert set(by) == {"zoo-latency", "zoo-latency-min"}  # separate cells: the second run kept the first
+    # min = 0.95 x median: a power law fits both alike (up to the fitted scale)
+    assert by["zoo-latency-min"]["mape_mean"] == pytest.approx(by["zoo-latency"]["mape_mean"], rel=1e-3)
+    render = _script("render_readme")
+    monkeypatch.setattr(render, "RESULTS", tmp_path)
+    table = render.latency_zoo_table()
+    assert table.count("| test family |") == 2 and table.count("labels of `zoo-latency-min`") == 1
+
+
+def test_label_noise_scores_against_stored_and_remeasured_labels(store_file, tmp_path):
+    """Two models per family 'measured again' three times at 1.1x their stored latency: measuring
+    again scores 10 % against the stored label and 0 % against the other re-measurements; a FLOPs +
+    memory law, which fits the made-up latencies, scores near 0 % against the stored label and
+    about 10 % against the re-measured one."""
+    with LatencyStore(store_file[0]) as store:
+        rows = [r for r in store.measurements(platform_id=PLATFORMS[0].id) if r["family"]]
+    picked = [next(r for r in rows if r["family"] == f and r["config"]["batch"] == b) for f in CONFIGS for b in (1, 2)]
+    lines = [{"graph_hash": r["graph_hash"], "platform_id": r["platform_id"], "family": r["family"],
+              "config": r["config"], "stored": {"median_ms": r["median_ms"]},
+              "retest": [{"median_ms": 1.1 * r["median_ms"], "min_ms": r["min_ms"]}] * 3} for r in picked]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    bench = _script("latency_label_noise")
+    assert bench.main(["--measurements", str(tmp_path / "m.jsonl"), "--zoo-file", str(store_file[1]), "--seeds", "2",
+                       "--methods", "flops-macs-linear", "--results", str(tmp_path)]) == 0
+    recs = {(r["method"], r["protocol"]): r for r in json.loads((tmp_path / "latency_label_noise.json").read_text())
+            if r["family"] == "all"}
+    assert set(recs) == {(m, p) for m in ("remeasure", "flops-macs-linear") for p in ("stored", "retest-mean")}
+    assert recs["remeasure", "stored"]["mape_mean"] == pytest.approx(0.1)
+    assert recs["remeasure", "retest-mean"]["mape_mean"] == pytest.approx(0.0)
+    fit = recs["flops-macs-linear", "stored"]
+    assert fit["mape_mean"] < 0.05 and fit["test_size"] == 6 and fit["runs"] == 2 and fit["target"] == TARGETS[0]
+    assert recs["flops-macs-linear", "retest-mean"]["mape_mean"] == pytest.approx(1 - 1 / 1.1, abs=0.05)
+    with pytest.raises(SystemExit):  # a measurements file of other models: one clear error
+        (tmp_path / "other.jsonl").write_text(json.dumps({**lines[0], "graph_hash": "x"}) + "\n")
+        bench.main(["--measurements", str(tmp_path / "other.jsonl"), "--zoo-file", str(store_file[1])])
 
 
 def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys, monkeypatch):

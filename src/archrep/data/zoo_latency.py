@@ -21,7 +21,9 @@ column-reading predictors through the cost columns.
 **Targets**:
 
 * ``latency_<platform>``: median latency in ms of the kept round (NaN where the row was not
-  measured on that platform). ``<platform>`` is the store's platform id without its hardware hash
+  measured on that platform); in the dataset :data:`MIN_NAME` ("zoo-latency-min", the same file
+  read with ``statistic="min"``) the fastest run of that round instead, which repeats better
+  across sessions on a shared machine (``benchmarks/latency_retest.py``). ``<platform>`` is the store's platform id without its hardware hash
   and with ``-`` written ``_`` (``ort-cpu-fp32-t1@3f9a0c12`` -> ``latency_ort_cpu_fp32_t1``), or
   with the hash when two stored platforms share that prefix (two machines);
 * ``flops`` (millions, the :mod:`archrep.io.onnx` convention: 2 per multiply-accumulate),
@@ -56,6 +58,9 @@ from archrep.latency.stacked import SETTING_COLUMN, stack_columns
 from archrep.latency.store import read_export
 
 NAME = "zoo-latency"
+MIN_NAME = "zoo-latency-min"
+#: label statistic -> (measurement column, how the target's description names it)
+STATISTICS = {"median": ("median_ms", "median latency (ms)"), "min": ("min_ms", "fastest-run latency (ms)")}
 VERSION = "2"
 DEFAULT_FILE = Path(__file__).resolve().parent / "files" / "zoo_latency.jsonl.xz"
 FAMILY_COLUMN = "family_index"
@@ -84,16 +89,22 @@ def platform_targets(platform_ids: Sequence[str]) -> dict[str, str]:
     return {pid: name(pid) if t in clash else t for pid, t in short.items()}
 
 
-def from_export(path: str | Path, name: str = NAME) -> ArchDataset:
+def from_export(path: str | Path, name: str | None = None, statistic: str = "median") -> ArchDataset:
     """The dataset (module docstring) of a :meth:`LatencyStore.export` file at ``path``.
 
-    A file that is missing, not an export, damaged, or that holds no measured zoo model raises
-    one DataError naming it and the command that writes it.
+    ``statistic``: the latency label, "median" (default) or "min" (the kept round's fastest run);
+    ``name`` defaults to :data:`NAME` or :data:`MIN_NAME` after it. A file that is missing, not an
+    export, damaged, or that holds no measured zoo model raises one DataError naming it and the
+    command that writes it.
     """
+    if statistic not in STATISTICS:
+        raise ArchrepError(f"statistic {statistic!r} is not a latency label; use one of {', '.join(STATISTICS)}")
+    measure, label = STATISTICS[statistic]
+    name = name or (NAME if statistic == "median" else MIN_NAME)
     path = Path(path)
     platforms: dict[str, Platform] = {}
     graphs: dict[str, tuple[int, str | None, str]] = {}  # hash -> (line, family, graph JSON)
-    measured: dict[tuple[str, int], dict[str, tuple[float, float]]] = {}  # (hash, batch) -> {pid: (ms, iqr)}
+    measured: dict[tuple[str, int], dict[str, tuple[float, float]]] = {}  # (hash, batch) -> {pid: (ms, spread)}
     for lineno, table, rec in read_export(path):
         where = f"{path}, line {lineno}"
         try:
@@ -102,9 +113,9 @@ def from_export(path: str | Path, name: str = NAME) -> ArchDataset:
             elif table == "graphs":
                 graphs[rec["graph_hash"]] = (lineno, rec["family"], rec["graph"])
             else:
-                ms = _positive(rec["median_ms"], where)
+                ms = _positive(rec[measure], where)
                 measured.setdefault((rec["graph_hash"], int(rec["batch"])), {})[rec["platform_id"]] = (
-                    ms, float(rec["iqr_ms"]))
+                    ms, float(rec["iqr_ms"]) / _positive(rec["median_ms"], where))
         except (KeyError, TypeError, ValueError, ArchrepError) as exc:
             raise DataError(f"{where}: malformed {table} record ({type(exc).__name__}: {exc}); export the "
                             "store again") from None
@@ -136,10 +147,10 @@ def from_export(path: str | Path, name: str = NAME) -> ArchDataset:
         targets[col] = np.array([parsed[h].attrs.get(attr, np.nan) / scale for _, h, _ in rows], dtype=float)
     targets["batch"] = np.array([b for _, _, b in rows], dtype=float)
     targets[FAMILY_COLUMN] = np.array([families.index(f) for f, _, _ in rows], dtype=float)
-    info = {**{column[p]: f"median latency (ms) on {platforms[p].template()} [platform {p}]" for p in used},
+    info = {**{column[p]: f"{label} on {platforms[p].template()} [platform {p}]" for p in used},
             **{c: d for c, (_, _, d) in _COSTS.items()}, **_OTHER_INFO}
-    spread = {column[p]: float(np.median([v[p][1] / v[p][0] for v in kept if p in v])) for p in used}
-    meta = {"settings": {column[p]: p for p in used}, "platforms": {p: platforms[p].to_dict() for p in used},
+    spread = {column[p]: float(np.median([v[p][1] for v in kept if p in v])) for p in used}
+    meta = {"statistic": statistic, "settings": {column[p]: p for p in used}, "platforms": {p: platforms[p].to_dict() for p in used},
             "families": families, "rel_spread_median": spread,
             "dropped": {"without_family": sum(graphs[h][1] is None for h, _ in measured)},
             "sources": {"export": str(path)}}
@@ -158,14 +169,14 @@ def _at_batch(graph: ArchGraph, batch: int) -> ArchGraph:
     return out
 
 
-def build_default() -> ArchDataset:
-    """The registered dataset: the package file, or a DataError with the commands that measure it."""
+def build_default(statistic: str = "median") -> ArchDataset:
+    """A registered dataset: the package file, or a DataError with the commands that measure it."""
     if not DEFAULT_FILE.is_file():
         raise DataError(f"dataset {NAME!r} is not measured yet: {DEFAULT_FILE} does not exist. Measure the zoo "
                         f"on this machine with '{BUILD_COMMAND}' (hours; rerun to resume), then write the file "
                         f"with '{EXPORT_COMMAND}'; or read another export with "
                         "archrep.data.zoo_latency.from_export(PATH)")
-    return from_export(DEFAULT_FILE)
+    return from_export(DEFAULT_FILE, statistic=statistic)
 
 
 def _check_zoo(ds: ArchDataset) -> None:
@@ -216,6 +227,11 @@ register_dataset(DatasetSpec(
     name=NAME, build=lambda data_dir: build_default(), version=VERSION, inputs=lambda data_dir: [DEFAULT_FILE],
     description="latency of the ten model-zoo families measured on this machine (LatencyStore export; "
                 "one latency target per platform, FLOPs / memory / params columns, family per row)"))
+register_dataset(DatasetSpec(
+    name=MIN_NAME, build=lambda data_dir: build_default("min"), version=VERSION,
+    inputs=lambda data_dir: [DEFAULT_FILE],
+    description="zoo-latency labelled with each measurement's fastest run instead of its median (repeats "
+                "better across sessions on a shared machine)"))
 
-__all__ = ["NAME", "DEFAULT_FILE", "FAMILY_COLUMN", "SETTING_COLUMN", "BUILD_COMMAND", "EXPORT_COMMAND",
+__all__ = ["NAME", "MIN_NAME", "STATISTICS", "DEFAULT_FILE", "FAMILY_COLUMN", "SETTING_COLUMN", "BUILD_COMMAND", "EXPORT_COMMAND",
            "platform_targets", "from_export", "build_default", "row_families", "latency_targets", "stack_platforms"]
