@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import latency_prediction as lp  # noqa: E402  benchmarks/latency_prediction.py, beside this script
@@ -119,8 +120,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     ap.add_argument("--train-per-family", type=int, default=100, help="cap on training models per family (0 = all)")
     ap.add_argument("--device", default="cpu", help="where gin, tart and ledg train")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--results", default=str(lp.RESULTS), help="folder for the JSON results")
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
     lines = rt.read_measurements(Path(args.measurements))
     if not lines:
         ap.error(f"{args.measurements} holds no re-measurement: run benchmarks/latency_retest.py first")
