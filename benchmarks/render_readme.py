@@ -388,7 +388,11 @@ def latency_label_noise_table() -> str:
         return _missing("latency_label_noise.py")
     cell = {(r["dataset"], r["setting"], _label(r), r["protocol"]): r for r in recs}
     rows = []
-    for dataset, setting, method in dict.fromkeys((r["dataset"], r["setting"], _label(r)) for r in recs):
+    order = ("remeasure", "flops-linear", "flops-macs-linear", "kernel-additive", "gin", "tart", "ledg")
+    keys = sorted(dict.fromkeys((r["dataset"], r["setting"], _label(r)) for r in recs),
+                  key=lambda k: (k[0], order.index(k[2].split()[0]) if k[2].split()[0] in order else len(order),
+                                 k[2], k[1]))
+    for dataset, setting, method in keys:
         stored, mean = cell.get((dataset, setting, method, "stored")), cell.get((dataset, setting, method, "retest-mean"))
         rows.append([f"`{dataset}`", f"`{setting}`", method, (stored or mean)["test_size"],
                      f"{_pm(stored, 'mape', '.2f', 100)} / {_pm(stored, 'acc10', '.1f', 100)}",
