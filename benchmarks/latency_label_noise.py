@@ -89,13 +89,13 @@ def scores(y: np.ndarray, p: np.ndarray, fam: np.ndarray) -> dict[str, dict[str,
 
 def records(ds, method: str, variant: str, runs: list[dict], seeds: list[int], labels: dict, cap) -> list[dict]:
     """One record per (target, label, family) from ``runs`` = [{(target, label): scores}] over seeds."""
-    out = []
+    out, families = [], zoo_latency.row_families(ds)
     for (t, label) in runs[0]:
         setting = ds.meta["settings"][t]
+        fam = families[labels[t]["rows"]]
         for family in runs[0][t, label]:
             m = np.array([r[t, label][family]["mape"] for r in runs])
             a = np.array([r[t, label][family]["acc10"] for r in runs])
-            fam = zoo_latency.row_families(ds)[labels[t]["rows"]]
             out.append(make_record(
                 TASK, dataset=ds.name, protocol=label, method=method, variant=variant,
                 family=family, target=t, setting=setting,
@@ -150,17 +150,17 @@ def main(argv=None) -> int:
     out = records(ds, "remeasure", "default", [yardstick], [], labels, cap)
     write_records(path, out)
     seeds = list(range(args.seeds))
+    test_rows = np.unique(np.concatenate([labels[t]["rows"] for t in targets]))
+    test = ds.subset(test_rows)
+    where = {t: np.searchsorted(test_rows, labels[t]["rows"]) for t in targets}
     for method in methods:
         for variant in lp.variants_of(method, args):
             hp = {**lp.ZOO_METHODS[method], **lp.variant_hp(method, variant),
                   **({"size_buckets": True} if method in lp.ZOO_TORCH else {})}
             runs = []
             for seed in seeds:
-                test_rows = np.unique(np.concatenate([labels[t]["rows"] for t in targets]))
                 train = ds.subset(training_rows(ds, test_rows, targets, cap, seed))
-                test = ds.subset(test_rows)
                 pred = lp.zoo_predict(method, hp, train, test, targets, seed, args.device)
-                where = {t: np.searchsorted(test_rows, labels[t]["rows"]) for t in targets}
                 runs.append({(t, label): scores(stored[t] if label == "stored" else labels[t][label],
                                                 pred[t][where[t]], fam[labels[t]["rows"]])
                              for t in targets for label in LABELS})

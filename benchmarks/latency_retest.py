@@ -39,7 +39,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
 from archrep.cli import platform_specs
@@ -50,6 +49,7 @@ from archrep.io import export_onnx, from_onnx
 from archrep.latency import profile
 from archrep.latency.store import read_export
 from archrep.results import make_record, write_records
+from archrep.train.metrics import acc10, mape, spearman
 from archrep.zoo import families as zoo
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -97,10 +97,8 @@ def write_measurements(path: Path, rows: list[dict]) -> None:
 
 
 def errors(new: np.ndarray, ref: np.ndarray) -> dict[str, float]:
-    ape = np.abs(new - ref) / ref
-    return {"mape": float(ape.mean()), "median_ape": float(np.median(ape)), "acc10": float(np.mean(ape <= 0.1)),
-            "spearman": float(spearmanr(new, ref)[0]) if len(new) > 2 else float("nan"),
-            "drift": float(np.median(new / ref))}
+    return {"mape": mape(ref, new), "median_ape": float(np.median(np.abs(new - ref) / ref)), "acc10": acc10(ref, new),
+            "spearman": spearman(ref, new) if len(new) > 2 else float("nan"), "drift": float(np.median(new / ref))}
 
 
 def summarise(pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
