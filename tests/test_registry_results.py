@@ -105,3 +105,13 @@ def test_records_of_another_encoder_configuration_are_their_own_cell(tmp_path):
     write_records(path, [{**rec, "kendall_tau_mean": 0.5}])  # the same cell again: replaced
     assert sorted((r["model_variant"], r.get("kendall_tau_mean")) for r in read_records(path)) == [
         ("default", 0.5), ("fgp", None)]
+
+
+def test_zoo_records_at_another_cap_per_family_are_their_own_cell(tmp_path):
+    # a leave-family-out record has no train_size of its own: its cap is what tells two runs apart
+    path = tmp_path / "latency_prediction.json"
+    rec = make_record("latency_prediction", dataset="zoo-latency", protocol="leave-family-out", method="gin",
+                      variant="default", family="all", train_size=None, train_per_family=100)
+    write_records(path, [rec])
+    write_records(path, [{**rec, "train_per_family": 0}])
+    assert sorted(r["train_per_family"] for r in read_records(path)) == [0, 100]
