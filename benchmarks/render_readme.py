@@ -311,27 +311,42 @@ def latency_error_table() -> str:
                         f"{_runs(recs)}; plot: `benchmarks/results/latency_error_by_size.png`. " + _provenance(recs)])
 
 
+def _platform_predictor(r: dict) -> str:
+    """The predictor a cross-platform record belongs to: a few-shot ``calibrated[-X]`` record is the
+    zero-shot predictor (variant X) calibrated on the k; FLOPs-linear ``transfer`` is the zero-shot
+    form of the FLOPs law that few-shot fits on the k."""
+    v = r.get("variant", "default")
+    v = {"transfer": "default", "calibrated": "default"}.get(v, v.removeprefix("calibrated-"))
+    return _label({**r, "variant": v})
+
+
 def latency_platforms_table() -> str:
-    """The zoo's cross-platform protocols: one row per held-out platform, zero-shot columns, then
-    each few-shot method at each k; MAPE % / Acc(10%) % of the average over families."""
+    """The zoo's cross-platform protocols: one row per (held-out platform, predictor), columns
+    zero-shot and each k; MAPE % / Acc(10%) % of the average over families."""
     recs = [r for r in _load("latency_prediction") if r.get("protocol") in ("zero-shot-platform", "few-shot-platform")
             and r.get("family") == "all"]
     if not recs:
         return _missing("latency_prediction.py --protocols zero-shot-platform,few-shot-platform")
-    cols = list(dict.fromkeys((r["protocol"], _label(r), r["train_size"] if r["protocol"] == "few-shot-platform"
-                               else None) for r in recs))
-    rows = []
-    for setting in dict.fromkeys(r["setting"] for r in recs):
-        cell = {(r["protocol"], _label(r), r["train_size"] if r["protocol"] == "few-shot-platform" else None): r
-                for r in recs if r["setting"] == setting}
-        rows.append([f"`{setting}`"] + [f"{_pm(cell.get(c), 'mape', '.1f', 100)} / {_pm(cell.get(c), 'acc10', '.0f', 100)}"
-                                        if c in cell else "" for c in cols])
-    names = [f"zero-shot {m}" if p == "zero-shot-platform" else f"k={k} {m}" for p, m, k in cols]
+    shots = sorted({r["train_size"] for r in recs if r["protocol"] == "few-shot-platform"})
+    cells: dict = {}
+    for r in recs:
+        k = r["train_size"] if r["protocol"] == "few-shot-platform" else 0
+        cells.setdefault((r["setting"], _platform_predictor(r)), {})[k] = r
+    settings = list(dict.fromkeys(setting for setting, _ in cells))
+    order = {m: i for i, m in enumerate(["nearest-platform", "flops-linear", "kernel-additive", "ledg"])}
+    cells = dict(sorted(cells.items(), key=lambda kv: (settings.index(kv[0][0]),
+                                                       order.get(kv[0][1].split(" ")[0], len(order)), kv[0][1])))
+    rows = [[f"`{setting}`", predictor] + [f"{_pm(by_k[k], 'mape', '.1f', 100)} / {_pm(by_k[k], 'acc10', '.0f', 100)}"
+                                           if k in by_k else "" for k in [0] + shots]
+            for (setting, predictor), by_k in cells.items()]
     first = recs[0]
-    return "\n".join(_md(["held-out platform"] + names, rows) + [
-        "", f"MAPE / Acc(10%) in %, average over the {len(first['families'])} families, mean ± std over "
-        f"{_runs(recs)}; training models: up to {first['train_per_family'] or 'all'} per family on each seen "
-        "platform. " + _provenance(recs)])
+    return "\n".join(_md(["held-out platform", "predictor", "zero-shot"] + [f"k = {k}" for k in shots], rows, left=2) + [
+        "", "MAPE / Acc(10%) in %, average over the "
+        f"{len(first['families'])} families, mean ± std over {_runs(recs)}; training models: up to "
+        f"{first['train_per_family'] or 'all'} per family on each seen platform. Zero-shot `flops-linear` is one "
+        "power law over the seen platforms (variant `transfer`), its k columns a power law fitted on the k; "
+        "`ledg` and `nearest-platform` at k are the zero-shot prediction calibrated on the k; "
+        "`kernel-additive` has no zero-shot form. " + _provenance(recs)])
 
 
 def zoo_dataset_table() -> str:

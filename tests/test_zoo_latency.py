@@ -349,7 +349,16 @@ def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys, monkey
     render = _script("render_readme")
     monkeypatch.setattr(render, "RESULTS", tmp_path)
     table = render.latency_platforms_table()
-    assert table.count("| `") == 2 and "zero-shot nearest-platform" in table and "k=10 nearest-platform (calibrated)" in table
+    lines = table.splitlines()
+    assert lines[0] == "| held-out platform | predictor | zero-shot | k = 10 |"
+    # one row per (held-out platform, predictor); calibrated few-shot rows join their zero-shot predictor
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in lines if line.startswith("| `")}
+    settings = {r["setting"] for r in recs}
+    held_id = by[("few-shot-platform", "nearest-platform", "calibrated", held)]["setting"]
+    assert set(rows) == {(f"`{t}`", m) for t in settings
+                         for m in ("nearest-platform", "flops-linear", "kernel-additive", "kernel-additive (pooled)")}
+    assert rows[(f"`{held_id}`", "kernel-additive")].split("|")[3].strip() == ""  # no zero-shot form
+    assert all(c.strip() for c in rows[(f"`{held_id}`", "nearest-platform")].split("|")[3:5])
     with pytest.raises(SystemExit):
         bench.main(argv[:-2] + ["--methods", "gin"])
     assert "runs across zoo platforms" in capsys.readouterr().err
