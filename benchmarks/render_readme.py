@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -481,6 +482,49 @@ def pretraining_table() -> str:
                         + _provenance(recs)])
 
 
+def _gain(a: dict, b: dict, metric: str) -> tuple[float, float]:
+    """Mean of ``a`` minus mean of ``b`` in ``metric`` and the standard error of that difference."""
+    se = math.sqrt(a[f"{metric}_std"] ** 2 / a["runs"] + b[f"{metric}_std"] ** 2 / b["runs"])
+    return a[f"{metric}_mean"] - b[f"{metric}_mean"], se
+
+
+def pretraining_goal_table(ratio: float = 0.01) -> str:
+    """Issue 4's goal at ``ratio``: what each flow pretext gains over no pre-training and over the
+    autoencoder in Kendall tau and P@1 %, with the standard error of each gain; 'yes' where all four
+    gains exceed twice their standard error, 'within noise' where they are all positive but not so."""
+    recs = [r for r in _load("pretraining") if r["ratio"] == ratio]
+    if not recs:
+        return _missing(f"pretraining.py --data-dir ../shared/data --ratios {ratio}")
+    by = {(r["dataset"], _label({"method": r["encoder"], "variant": r.get("model_variant", "default")}),
+           r["pretrain"]): r for r in recs}
+    flows = ("fgp", "fgp-std")
+    rows, verdicts = [], {f: [] for f in flows}
+    for dataset, encoder in dict.fromkeys((d, e) for d, e, _ in by):
+        base = [by.get((dataset, encoder, b)) for b in ("none", "autoencoder")]
+        if None in base:
+            continue
+        row = [dataset, encoder]
+        for flow in flows:
+            r = by.get((dataset, encoder, flow))
+            if r is None:
+                row += ["", "", ""]
+                continue
+            gains = {m: [_gain(r, b, m) for b in base] for m in ("kendall_tau", "precision_at_1pct")}
+            row += [" / ".join(f"{d:+.3f} ± {se:.3f}" for d, se in gains[m]) for m in gains]
+            flat = [g for m in gains for g in gains[m]]
+            verdict = ("yes" if all(d > 2 * se for d, se in flat) else
+                       "within noise" if all(d > 0 for d, _ in flat) else "no")
+            verdicts[flow].append(verdict)
+            row.append(verdict)
+        rows.append(row)
+    counts = "; ".join(f"`{f}` beats both in {v.count('yes')} of {len(v)} (all gains positive but within noise in "
+                       f"{v.count('within noise')})" for f, v in verdicts.items())
+    return "\n".join(_md(["dataset", "encoder"] + [f"{f} {c}" for f in flows for c in (
+        "Δ tau vs none / autoencoder", "Δ P@1 % vs none / autoencoder", "beats both")], rows, left=2)
+        + ["", f"At {ratio:.0%} of the pool: {counts}. Gains are differences of the 9-run means ± their standard "
+           "error (the runs' std / √runs, both sides). " + _provenance(recs)])
+
+
 def proxies_table() -> str:
     """Rank correlation of each proxy with the ground truth: NB201 CIFAR-10 and the ViTs trained here."""
     recs = [r for r in _load("proxies") if r.get("target") != "suite-zero"]
@@ -559,7 +603,8 @@ TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_ta
           "latency_error": latency_error_table, "latency_platforms": latency_platforms_table,
           "profiling_cost": profiling_cost_table, "zoo_dataset": zoo_dataset_table,
           "latency_retest": latency_retest_table, "latency_label_noise": latency_label_noise_table,
-          "search": search_table, "pretraining": pretraining_table, "proxies": proxies_table,
+          "search": search_table, "pretraining": pretraining_table, "pretraining_goal": pretraining_goal_table,
+          "proxies": proxies_table,
           "generation": generation_table}
 
 
