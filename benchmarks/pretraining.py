@@ -133,10 +133,12 @@ def _done(path: Path, rec: dict) -> bool:
 def plot_pretraining(records: list[dict], metric: str, path: Path) -> None:
     """``metric`` (mean ± std over the runs) against the training ratio: a panel per dataset (rows)
     and encoder (columns), a line per pre-training. Only the cells of each encoder's benchmark
-    variant (:data:`ENCODERS`) and the default 9 runs are drawn; skipped without matplotlib."""
+    variant (:data:`ENCODERS`), the default 9 runs and the default pre-training length are drawn;
+    skipped without matplotlib."""
     default_runs = len(SEEDS) ** 2
     cells = [r for r in records if r.get("task") == "pretraining" and r.get("encoder") in ENCODERS
-             and r.get("model_variant") == ENCODERS[r["encoder"]][0] and r.get("runs", default_runs) == default_runs]
+             and r.get("model_variant") == ENCODERS[r["encoder"]][0] and r.get("runs", default_runs) == default_runs
+             and r.get("pretrain_epochs") in (None, pretrain.DEFAULT_EPOCHS)]
     plt = pyplot() if cells else None
     if plt is None:
         return

@@ -466,12 +466,13 @@ def pretraining_table() -> str:
     ratios = sorted({r["ratio"] for r in recs})
     rows = []
     def cell(r: dict) -> tuple:  # an encoder's model variant is part of what it is ("gin (fgp)")
-        return r["dataset"], _label({"method": r["encoder"], "variant": r.get("model_variant", "default")}), r["pretrain"]
+        return (r["dataset"], _label({"method": r["encoder"], "variant": r.get("model_variant", "default")}),
+                r["pretrain"], r["pretrain_epochs"])
 
     for key in dict.fromkeys(map(cell, recs)):
         by_ratio = {r["ratio"]: r for r in recs if cell(r) == key}
         first = next(iter(by_ratio.values()))
-        rows.append([*key, f"{first['pool_size']:,}", first["pretrain_epochs"] or "–", f"{first['pretrain_seconds']:.0f}"]
+        rows.append([*key[:3], f"{first['pool_size']:,}", key[3] or "–", f"{first['pretrain_seconds']:.0f}"]
                     + [f"{_pm(by_ratio[q])} ({_pm(by_ratio[q], 'precision_at_1pct', '.2f')})" if q in by_ratio else ""
                        for q in ratios])
     return "\n".join(_md(["dataset", "encoder", "pre-training", "pool", "epochs", "pre-train s"]
@@ -496,16 +497,17 @@ def pretraining_goal_table(ratio: float = 0.01) -> str:
     if not recs:
         return _missing(f"pretraining.py --data-dir ../shared/data --ratios {ratio}")
     by = {(r["dataset"], _label({"method": r["encoder"], "variant": r.get("model_variant", "default")}),
-           r["pretrain"]): r for r in recs}
+           r["pretrain"], r["pretrain_epochs"]): r for r in recs}
     flows = ("fgp", "fgp-std")
     rows, verdicts = [], {f: [] for f in flows}
-    for dataset, encoder in dict.fromkeys((d, e) for d, e, _ in by):
-        base = [by.get((dataset, encoder, b)) for b in ("none", "autoencoder")]
+    # one row per pre-training length; the autoencoder is compared at the same length as the flows
+    for dataset, encoder, epochs in dict.fromkeys((d, e, n) for d, e, p, n in by if p in flows):
+        base = [by.get((dataset, encoder, "none", None)), by.get((dataset, encoder, "autoencoder", epochs))]
         if None in base:
             continue
-        row = [dataset, encoder]
+        row = [dataset, encoder, epochs]
         for flow in flows:
-            r = by.get((dataset, encoder, flow))
+            r = by.get((dataset, encoder, flow, epochs))
             if r is None:
                 row += ["", "", ""]
                 continue
@@ -519,7 +521,7 @@ def pretraining_goal_table(ratio: float = 0.01) -> str:
         rows.append(row)
     counts = "; ".join(f"`{f}` beats both in {v.count('yes')} of {len(v)} (all gains positive but within noise in "
                        f"{v.count('within noise')})" for f, v in verdicts.items())
-    return "\n".join(_md(["dataset", "encoder"] + [f"{f} {c}" for f in flows for c in (
+    return "\n".join(_md(["dataset", "encoder", "pre-training epochs"] + [f"{f} {c}" for f in flows for c in (
         "Δ tau vs none / autoencoder", "Δ P@1 % vs none / autoencoder", "beats both")], rows, left=2)
         + ["", f"At {ratio:.0%} of the pool: {counts}. Gains are differences of the 9-run means ± their standard "
            "error (the runs' std / √runs, both sides). " + _provenance(recs)])

@@ -102,9 +102,10 @@ def test_records_of_another_encoder_configuration_are_their_own_cell(tmp_path):
                       model_variant="default")
     write_records(path, [rec])
     write_records(path, [{**rec, "model_variant": "fgp"}])
+    write_records(path, [{**rec, "model_variant": "fgp", "pretrain_epochs": 200}])  # pre-trained longer
     write_records(path, [{**rec, "kendall_tau_mean": 0.5}])  # the same cell again: replaced
-    assert sorted((r["model_variant"], r.get("kendall_tau_mean")) for r in read_records(path)) == [
-        ("default", 0.5), ("fgp", None)]
+    assert sorted((r["model_variant"], r.get("pretrain_epochs") or 0, r.get("kendall_tau_mean"))
+                  for r in read_records(path)) == [("default", 0, 0.5), ("fgp", 0, None), ("fgp", 200, None)]
 
 
 def test_zoo_records_at_another_cap_per_family_are_their_own_cell(tmp_path):

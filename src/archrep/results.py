@@ -25,9 +25,10 @@ from archrep.data.cache import atomic_write_bytes
 #: code LM saw when fewer than its ``train_size``; ``model_variant``: the configuration of a
 #: pre-training benchmark's encoder (its ``variant`` is the pre-training); ``latency_bin``: the
 #: latency error analysis's bins; ``train_per_family``: the latency zoo's cap on training models per
-#: family (a leave-family-out record has no ``train_size`` to tell two caps apart)
+#: family (a leave-family-out record has no ``train_size`` to tell two caps apart); ``pretrain_epochs``:
+#: how long a pre-training benchmark's encoder was pre-trained
 CELL_FIELDS = ("task", "dataset", "space", "target", "protocol", "train_size", "lm_train_size", "train_per_family",
-               "method", "variant", "model_variant", "temperature", "family", "latency_bin")
+               "method", "variant", "model_variant", "pretrain_epochs", "temperature", "family", "latency_bin")
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str:
