@@ -41,3 +41,28 @@ def test_goal_table_separates_a_clear_gain_from_noise_and_a_loss(tmp_path):
     assert rows["a"][3] == "+0.100 ± 0.005 / +0.090 ± 0.005"
     assert rows["b"][5] == "no" and rows["b"][6:] == ["", "", ""]
     assert "`fgp` beats both in 1 of 2" in table and "`fgp-std` beats both in 0 of 1" in table
+
+
+def _zoo(protocol, method, mape, variant="default", acc10=0.5, setting="p@1"):
+    return {"task": "latency_prediction", "dataset": "zoo-latency", "protocol": protocol, "method": method,
+            "variant": variant, "family": "all", "setting": setting, "train_per_family": 100, "mape_mean": mape,
+            "acc10_mean": acc10, "git_commit": "abc", "machine": "m"}
+
+
+def test_latency_goal_table_compares_ledgs_best_variant_with_each_baseline(tmp_path):
+    recs = [_zoo("in-domain", "ledg", 0.02, acc10=0.96), _zoo("in-domain", "ledg", 0.05, "static"),
+            _zoo("leave-family-out", "ledg", 0.20), _zoo("leave-family-out", "ledg", 0.12, "residual"),
+            _zoo("leave-family-out", "flops-linear", 0.22), _zoo("leave-family-out", "flops-macs-linear", 0.15),
+            _zoo("leave-family-out", "gin", 2.0), _zoo("leave-family-out", "gin", 0.13, "residual"),
+            _zoo("leave-family-out", "kernel-additive", 0.11, "pooled"),
+            _zoo("zero-shot-platform", "ledg", 0.40), _zoo("zero-shot-platform", "flops-linear", 0.35, "transfer"),
+            _zoo("in-domain", "ledg", 0.10, setting="q@2"),  # another platform with in-domain records only
+            _zoo("in-domain", "ledg", 0.01, setting="q@2") | {"dataset": "zoo-latency-min"}]  # another label: ignored
+    (tmp_path / "latency_prediction.json").write_text(json.dumps(recs))
+    render = _render()
+    render.RESULTS = tmp_path
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in render.latency_goal_table().splitlines()
+            if line.startswith("| `")]
+    assert rows[0] == ["`p@1`", "2.00 / 96.0", "met", "12.00 (residual)", "22.00", "15.00", "13.00 (residual)",
+                       "met", "11.00 (pooled)", "40.00", "35.00", "missed"]
+    assert rows[1] == ["`q@2`", "10.00 / 50.0", "missed"] + [""] * 9
