@@ -292,11 +292,9 @@ def latency_goal_table() -> str:
     """Issue 5's goals per zoo platform, from the records (average over families): LeDG-Former's
     best variant in-domain against MAPE ≤ 3 % and Acc(10%) ≥ 95 %; leave-family-out against both
     FLOPs laws and the GIN's best variant; zero-shot across platforms against FLOPs-linear transfer."""
-    recs = [r for r in _fullest_training([r for r in _load("latency_prediction") if r.get("dataset") == "zoo-latency"
-                                          and r.get("protocol") in ("in-domain", "leave-family-out")])
-            if r["family"] == "all"]
-    recs += [r for r in _load("latency_prediction") if r.get("dataset") == "zoo-latency"
-             and r.get("protocol") == "zero-shot-platform" and r.get("family") == "all"]
+    zoo = [r for r in _load("latency_prediction") if r.get("dataset") == "zoo-latency" and r.get("family") == "all"]
+    recs = _fullest_training([r for r in zoo if r["protocol"] in ("in-domain", "leave-family-out")])
+    recs += [r for r in zoo if r["protocol"] == "zero-shot-platform"]
     settings = list(dict.fromkeys(r["setting"] for r in recs if r["method"] == "ledg"))
     if not settings:
         return _missing("latency_prediction.py --protocols in-domain,leave-family-out,zero-shot-platform --methods ledg")
@@ -516,6 +514,11 @@ def _mean_of(recs: list[dict], dataset: str, budget: float, key: str) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
+def _encoder_label(r: dict) -> str:
+    """A pretraining record's encoder; its model variant is part of what it is ("gin (fgp)")."""
+    return _label({"method": r["encoder"], "variant": r.get("model_variant", "default")})
+
+
 def pretraining_table() -> str:
     """Kendall tau (P@1 %) of an encoder fine-tuned from each pre-training, per training ratio of the pool."""
     recs = _load("pretraining")
@@ -523,9 +526,8 @@ def pretraining_table() -> str:
         return _missing("pretraining.py --data-dir ../shared/data")
     ratios = sorted({r["ratio"] for r in recs})
     rows = []
-    def cell(r: dict) -> tuple:  # an encoder's model variant is part of what it is ("gin (fgp)")
-        return (r["dataset"], _label({"method": r["encoder"], "variant": r.get("model_variant", "default")}),
-                r["pretrain"], r["pretrain_epochs"])
+    def cell(r: dict) -> tuple:
+        return r["dataset"], _encoder_label(r), r["pretrain"], r["pretrain_epochs"]
 
     for key in dict.fromkeys(map(cell, recs)):
         by_ratio = {r["ratio"]: r for r in recs if cell(r) == key}
@@ -554,8 +556,7 @@ def pretraining_goal_table(ratio: float = 0.01) -> str:
     recs = [r for r in _load("pretraining") if r["ratio"] == ratio]
     if not recs:
         return _missing(f"pretraining.py --data-dir ../shared/data --ratios {ratio}")
-    by = {(r["dataset"], _label({"method": r["encoder"], "variant": r.get("model_variant", "default")}),
-           r["pretrain"], r["pretrain_epochs"]): r for r in recs}
+    by = {(r["dataset"], _encoder_label(r), r["pretrain"], r["pretrain_epochs"]): r for r in recs}
     flows = ("fgp", "fgp-std")
     rows, verdicts = [], {f: [] for f in flows}
     # one row per pre-training length; the autoencoder is compared at the same length as the flows
