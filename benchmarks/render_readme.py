@@ -543,10 +543,19 @@ def pretraining_table() -> str:
                         + _provenance(recs)])
 
 
-def _gain(a: dict, b: dict, metric: str) -> tuple[float, float]:
-    """Mean of ``a`` minus mean of ``b`` in ``metric`` and the standard error of that difference."""
+def _gain(a: dict, b: dict, metric: str) -> tuple[float, float, bool]:
+    """Mean of ``a`` minus mean of ``b`` in ``metric``, the standard error of that difference and
+    whether it is paired: run by run when both cells store their runs (``<metric>_runs``) on the
+    same seeds (the sample std of the differences / √runs), else unpaired (both stds / √runs)."""
+    runs_a, runs_b = a.get(f"{metric}_runs"), b.get(f"{metric}_runs")
+    if (runs_a and runs_b and len(runs_a) == len(runs_b) > 1
+            and (a["seeds"], a.get("model_seeds")) == (b["seeds"], b.get("model_seeds"))):
+        diffs = [x - y for x, y in zip(runs_a, runs_b)]
+        mean = sum(diffs) / len(diffs)
+        sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1))
+        return mean, sd / math.sqrt(len(diffs)), True
     se = math.sqrt(a[f"{metric}_std"] ** 2 / a["runs"] + b[f"{metric}_std"] ** 2 / b["runs"])
-    return a[f"{metric}_mean"] - b[f"{metric}_mean"], se
+    return a[f"{metric}_mean"] - b[f"{metric}_mean"], se, False
 
 
 def pretraining_goal_table(ratio: float = 0.01) -> str:
@@ -571,10 +580,11 @@ def pretraining_goal_table(ratio: float = 0.01) -> str:
                 row += ["", "", ""]
                 continue
             gains = {m: [_gain(r, b, m) for b in base] for m in ("kendall_tau", "precision_at_1pct")}
-            row += [" / ".join(f"{d:+.3f} ± {se:.3f}" for d, se in gains[m]) for m in gains]
+            row += [" / ".join(f"{d:+.3f} ± {se:.3f}{'*' if paired else ''}" for d, se, paired in gains[m])
+                    for m in gains]
             flat = [g for m in gains for g in gains[m]]
-            verdict = ("yes" if all(d > 2 * se for d, se in flat) else
-                       "within noise" if all(d > 0 for d, _ in flat) else "no")
+            verdict = ("yes" if all(d > 2 * se for d, se, _ in flat) else
+                       "within noise" if all(d > 0 for d, _, _ in flat) else "no")
             verdicts[flow].append(verdict)
             row.append(verdict)
         rows.append(row)
@@ -583,7 +593,8 @@ def pretraining_goal_table(ratio: float = 0.01) -> str:
     return "\n".join(_md(["dataset", "encoder", "pre-training epochs"] + [f"{f} {c}" for f in flows for c in (
         "Δ tau vs none / autoencoder", "Δ P@1 % vs none / autoencoder", "beats both")], rows, left=2)
         + ["", f"At {ratio:.0%} of the pool: {counts}. Gains are differences of the 9-run means ± their standard "
-           "error (the runs' std / √runs, both sides). " + _provenance(recs)])
+           "error: * paired run by run (same permutation and training seeds; the std of the 9 differences / √9) "
+           "where both cells store their runs, else unpaired (each side's std / √runs). " + _provenance(recs)])
 
 
 def proxies_table() -> str:

@@ -115,6 +115,7 @@ def test_experiment_takes_the_encoder_settings_and_crosses_seeds(ds, fgp_dir, tm
     rec = exp.record()
     assert rec["seeds"] == [21, 2021] and rec["model_seeds"] == [0, 1] and rec["runs"] == 4
     assert rec["init"] == str(fgp_dir) and "precision_at_5pct_mean" in rec
+    assert rec["kendall_tau_runs"] == [r.metrics["kendall_tau"] for r in exp.runs]  # for paired comparisons
     cfg = json.loads((tmp_path / "seed_21_1" / "config.json").read_text())["hyperparameters"]
     assert cfg["hidden"] == 16 and cfg["layers"] == 2 and cfg["init"] == str(fgp_dir) and cfg["seed"] == 1
 

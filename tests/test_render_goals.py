@@ -43,6 +43,30 @@ def test_goal_table_separates_a_clear_gain_from_noise_and_a_loss(tmp_path):
     assert "`fgp` beats both in 1 of 2" in table and "`fgp-std` beats both in 0 of 1" in table
 
 
+def test_goal_table_pairs_runs_on_the_same_seeds(tmp_path):
+    """A gain of +0.01 in every one of 9 runs that themselves spread by ±0.1 is beyond noise only when
+    the runs are paired; cells without per-run values fall back to the unpaired standard error."""
+    spread = [0.4, 0.5, 0.6, 0.45, 0.55, 0.35, 0.65, 0.5, 0.5]
+    jitter = [0.0, 0.001, -0.001, 0.002, -0.002, 0.0, 0.001, -0.001, 0.0]
+
+    def runs(rec, offset):
+        values = [v + offset + j * (offset > 0) for v, j in zip(spread, jitter)]
+        return rec | {"seeds": [1, 2, 3], "model_seeds": [1, 2, 3], "kendall_tau_runs": values,
+                      "precision_at_1pct_runs": values}
+
+    recs = [runs(_rec("p", "none", 0.5, 0.5, std=0.09), 0.0), runs(_rec("p", "autoencoder", 0.5, 0.5, std=0.09), 0.0),
+            runs(_rec("p", "fgp", 0.51, 0.51, std=0.09), 0.01),
+            _rec("u", "none", 0.5, 0.5, std=0.09), _rec("u", "autoencoder", 0.5, 0.5, std=0.09),
+            _rec("u", "fgp", 0.51, 0.51, std=0.09)]
+    (tmp_path / "pretraining.json").write_text(json.dumps(recs))
+    render = _render()
+    render.RESULTS = tmp_path
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+            for line in render.pretraining_goal_table().splitlines() if line.startswith(("| p ", "| u "))}
+    assert rows["p"][5] == "yes" and rows["p"][3].startswith("+0.010 ± 0.000*")
+    assert rows["u"][5] == "within noise" and "*" not in rows["u"][3]
+
+
 def _zoo(protocol, method, mape, variant="default", acc10=0.5, setting="p@1"):
     return {"task": "latency_prediction", "dataset": "zoo-latency", "protocol": protocol, "method": method,
             "variant": variant, "family": "all", "setting": setting, "train_per_family": 100, "mape_mean": mape,

@@ -61,10 +61,14 @@ class Experiment:
         return list(dict.fromkeys(r.model_seed for r in self.runs))
 
     def summary(self) -> dict:
-        """Mean and std over seeds of every metric, plus seconds and inference speed."""
+        """Mean and std over seeds of every metric, each run's value in run order (``<metric>_runs``:
+        two cells run on the same seeds can then be compared pair by pair), plus seconds and
+        inference speed."""
         out: dict = {}
         for name in self.runs[0].metrics:
-            out.update(mean_std([r.metrics[name] for r in self.runs], name))
+            values = [float(r.metrics[name]) for r in self.runs]
+            out.update(mean_std(values, name))
+            out[f"{name}_runs"] = values
         out["archs_per_second"] = float(np.median([r.archs_per_second for r in self.runs]))
         out["seconds"] = float(sum(r.fit_seconds for r in self.runs))
         return out
