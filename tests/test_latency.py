@@ -332,6 +332,73 @@ def test_store_export_import_round_trip(store_url, graphs, tmp_path):
     assert body("a.jsonl.gz") == body("b.jsonl.gz") == body("c-named-gz.jsonl.gz")  # same store, same lines
 
 
+def test_store_keeps_passes_of_one_key(store_url, graphs):
+    with LatencyStore(store_url) as store:
+        key = (graphs[0].hash(), PLATFORM.id, 1)
+        assert store.passes(*key) == 0
+        for median in (1.0, 3.0, 2.0):
+            assert store.add(graphs[0], _measurement(PLATFORM, median=median), PLATFORM, family="tiny", new_pass=True)
+        assert not store.add(graphs[0], _measurement(PLATFORM, median=9.0), PLATFORM)  # pass 0 is kept
+        assert store.passes(*key) == 3 and store.counts()["measurements"] == 3
+        assert [(r["pass_index"], r["median_ms"]) for r in store.measurements()] == [(0, 1.0), (1, 3.0), (2, 2.0)]
+        assert store.measured_configs(PLATFORM.id, passes=3) == {("tiny", None)}
+        assert store.measured_configs(PLATFORM.id, passes=4) == set()
+        assert store.add(graphs[0], _measurement(PLATFORM, median=5.0), PLATFORM, replace=True)  # the only pass now
+        assert [(r["pass_index"], r["median_ms"]) for r in store.measurements()] == [(0, 5.0)]
+        with pytest.raises(ArchrepError, match="exclude each other"):
+            store.add(graphs[0], _measurement(PLATFORM), PLATFORM, replace=True, new_pass=True)
+
+
+def _v1_store(url: str, graph) -> None:
+    """A store as archrep wrote it before passes (schema 1): one measurement per key."""
+    sa = pytest.importorskip("sqlalchemy")
+    engine = sa.create_engine(url if "://" in url else f"sqlite:///{url}")
+    with engine.begin() as conn:
+        for sql in ("CREATE TABLE archrep_meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)",
+                    "CREATE TABLE graphs (graph_hash VARCHAR(64) PRIMARY KEY, family VARCHAR(64), config TEXT, "
+                    "graph TEXT NOT NULL)",
+                    "CREATE TABLE platforms (platform_id VARCHAR(128) PRIMARY KEY, descriptor TEXT NOT NULL)",
+                    "CREATE TABLE measurements (graph_hash VARCHAR(64) REFERENCES graphs(graph_hash), "
+                    "platform_id VARCHAR(128) REFERENCES platforms(platform_id), batch INTEGER, median_ms FLOAT "
+                    "NOT NULL, iqr_ms FLOAT NOT NULL, min_ms FLOAT NOT NULL, repeats INTEGER NOT NULL, warmup "
+                    "INTEGER NOT NULL, rounds INTEGER NOT NULL, measured_at VARCHAR(40) NOT NULL, archrep_version "
+                    "VARCHAR(40) NOT NULL, PRIMARY KEY (graph_hash, platform_id, batch))"):
+            conn.execute(sa.text(sql))
+        conn.execute(sa.text("INSERT INTO archrep_meta VALUES ('schema_version', '1')"))
+        conn.execute(sa.text("INSERT INTO graphs VALUES (:h, 'tiny', NULL, :g)"),
+                     {"h": graph.hash(), "g": graph.to_json(sort_keys=True)})
+        conn.execute(sa.text("INSERT INTO platforms VALUES (:p, :d)"), {"p": PLATFORM.id, "d": PLATFORM.to_json()})
+        conn.execute(sa.text("INSERT INTO measurements VALUES (:h, :p, 1, 2.0, 0.1, 1.8, 20, 5, 1, 't', '0.1')"),
+                     {"h": graph.hash(), "p": PLATFORM.id})
+    engine.dispose()
+
+
+def test_store_upgrades_a_version_1_store_in_place(store_url, graphs):
+    _v1_store(store_url, graphs[0])
+    with LatencyStore(store_url) as store:
+        row, = store.measurements()
+        assert row["pass_index"] == 0 and row["median_ms"] == 2.0 and row["family"] == "tiny"
+        assert store.add(graphs[0], _measurement(PLATFORM, median=4.0), PLATFORM, new_pass=True)
+        assert store.passes(graphs[0].hash(), PLATFORM.id, 1) == 2
+    with LatencyStore(store_url) as store:  # reopened: upgraded once, nothing lost
+        assert store.counts() == {"graphs": 1, "platforms": 1, "measurements": 2}
+
+
+def test_version_1_export_files_read_as_one_pass(tmp_path, graphs):
+    pytest.importorskip("sqlalchemy")
+    with LatencyStore(tmp_path / "s.db") as store:
+        store.add(graphs[0], _measurement(PLATFORM), PLATFORM, family="tiny")
+        store.export(tmp_path / "v2.jsonl.gz")
+    lines = [json.loads(line) for line in gzip.decompress((tmp_path / "v2.jsonl.gz").read_bytes()).splitlines()]
+    lines[0]["version"] = 1
+    for line in lines[1:]:
+        line.pop("pass_index", None)
+    (tmp_path / "v1.jsonl.gz").write_bytes(gzip.compress("".join(json.dumps(x) + "\n" for x in lines).encode()))
+    with LatencyStore(tmp_path / "copy.db") as copy:
+        assert copy.import_(tmp_path / "v1.jsonl.gz") == {"graphs": 1, "platforms": 1, "measurements": 1}
+        assert copy.measurements()[0]["pass_index"] == 0
+
+
 def test_store_import_refuses_bad_files(tmp_path):
     pytest.importorskip("sqlalchemy")
     (tmp_path / "bad.gz").write_bytes(gzip.compress(b'{"format": "something-else"}\n'))
@@ -381,6 +448,28 @@ def test_profile_jobs_resume_after_kill_without_duplicates(store_url, monkeypatc
         assert len(rows) == 4 and {(r["family"], r["batch"]) for r in rows} == {
             ("nb201", 1), ("nb201", 2), ("resnet", 1), ("resnet", 2)}
         assert store.counts() == {"graphs": 4, "platforms": 1, "measurements": 4}
+
+
+def test_profile_jobs_takes_passes_in_rounds_over_the_jobs(tmp_path, monkeypatch):
+    """passes=2 measures every job once, then every job again; passes already stored count."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("sqlalchemy")
+    platform, order = detect(), []
+    real_profile = jobs_module.profile
+
+    def logged(model, platform, example_input=None, **kw):
+        order.append(tuple(example_input.shape))
+        return real_profile(model, platform, example_input=example_input, **kw)
+
+    monkeypatch.setattr(jobs_module, "profile", logged)
+    with LatencyStore(tmp_path / "s.db") as store:
+        profile_jobs(store, JOBS[:2], platform, progress=False, **FAST)
+        assert profile_jobs(store, JOBS[:2], platform, passes=3, progress=False, **FAST) == {
+            platform.id: {"measured": 4, "skipped": 2}}
+        assert order[2:] == [(1, 3, 16, 16), (2, 3, 16, 16)] * 2  # round by round, not model by model
+        assert [store.passes(r["graph_hash"], platform.id, r["batch"]) for r in store.measurements()][::3] == [3, 3]
+        with pytest.raises(ArchrepError, match="passes >= 1"):
+            profile_jobs(store, JOBS, platform, passes=0, progress=False)
 
 
 def test_profile_jobs_measures_model_by_model_on_several_platforms(tmp_path, monkeypatch):

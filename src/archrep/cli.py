@@ -424,6 +424,8 @@ def cmd_latency_dataset(args) -> int:
         raise ArchrepError(f"--store {args.store!r} does not exist; create it with 'archrep latency-dataset build'"
                            + (" or 'archrep latency-dataset import'" if args.action != "info" else ""))
     if args.action in ("build", "extend"):  # bad settings fail before the store is created or opened
+        if args.passes < 1:
+            raise ArchrepError(f"--passes {args.passes}: measure each model at least once (--passes 1 or more)")
         platforms = platform_specs(args.platforms)
         for platform in platforms:
             if platform.unsupported_reason():
@@ -442,7 +444,7 @@ def cmd_latency_dataset(args) -> int:
             written = store.import_(src)
             print(f"read {src} into {store.name}: new rows {', '.join(f'{k} {v}' for k, v in written.items())}")
         elif args.action != "info":
-            counts = profile_jobs(store, jobs, platforms, progress=not args.no_progress,
+            counts = profile_jobs(store, jobs, platforms, passes=args.passes, progress=not args.no_progress,
                                   repeats=args.repeats)
             for pid, c in counts.items():
                 print(f"{pid}: measured {c['measured']}, already there {c['skipped']}")
@@ -450,13 +452,15 @@ def cmd_latency_dataset(args) -> int:
         rows = []
         for pid, platform in platforms.items():
             ms = store.measurements(pid)
+            keys = {(m["graph_hash"], m["batch"]): m["family"] or "-" for m in ms}
             by_family: dict[str, int] = {}
-            for m in ms:
-                by_family[m["family"] or "-"] = by_family.get(m["family"] or "-", 0) + 1
-            rows.append({"platform": pid, "measurements": len(ms), "families": len(by_family),
+            for family in keys.values():
+                by_family[family] = by_family.get(family, 0) + 1
+            rows.append({"platform": pid, "models": len(keys), "passes (mean)": f"{len(ms) / max(len(keys), 1):.2f}",
+                         "families": len(by_family),
                          "per family": ", ".join(f"{k} {v}" for k, v in sorted(by_family.items()))})
         counts = store.counts()
-        _print_table(rows, ["platform", "measurements", "families", "per family"],
+        _print_table(rows, ["platform", "models", "passes (mean)", "families", "per family"],
                      f"{args.store}: {counts['graphs']} graphs, {counts['platforms']} platforms, "
                      f"{counts['measurements']} measurements")
     return 0
@@ -771,7 +775,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="build: sample --per-family configs of each zoo family and measure them on each "
                                     "--platforms setting; extend: the same on an existing store (a larger --per-family "
                                     "keeps the earlier models and adds new ones; new platforms measure every model); "
-                                    "rerunning either after a crash skips what is stored. info: counts per platform. "
+                                    "rerunning either after a crash skips what is stored; --passes N measures each model N times. "
+                                    "info: models and passes per platform. "
                                     "export: write the store as the compact JSON-lines file (xz, or gzip for a .gz "
                                     "name) that the zoo-latency dataset reads (default: the package file "
                                     "archrep/data/files/zoo_latency.jsonl.xz); "
@@ -789,6 +794,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "default) or cuda, e.g. torch:fp16:1:cuda (default onnxruntime:fp32:1)")
     ld.add_argument("--seed", type=int, default=0, help="sampling seed of the configs (default 0)")
     ld.add_argument("--repeats", type=int, default=20, help="timed runs per round (default 20)")
+    ld.add_argument("--passes", type=int, default=1,
+                    help="build/extend: measure every model in this many passes in all, a round over all models "
+                         "apart (default 1); the dataset's label is the median over a model's passes, steadier "
+                         "than one pass. Passes already stored count: --passes 3 on a one-pass store adds two")
     ld.add_argument("--no-progress", action="store_true", help="no progress bars")
     ld.set_defaults(func=cmd_latency_dataset)
 

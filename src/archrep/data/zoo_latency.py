@@ -21,7 +21,7 @@ column-reading predictors through the cost columns.
 **Targets**:
 
 * ``latency_<platform>``: median latency in ms of the kept round (NaN where the row was not
-  measured on that platform); in the dataset :data:`MIN_NAME` ("zoo-latency-min", the same file
+  measured on that platform); of a model measured in several passes, the median over its passes; in the dataset :data:`MIN_NAME` ("zoo-latency-min", the same file
   read with ``statistic="min"``) the fastest run of that round instead, which repeats better
   across sessions on a shared machine (``benchmarks/latency_retest.py``). ``<platform>`` is the store's platform id without its hardware hash
   and with ``-`` written ``_`` (``ort-cpu-fp32-t1@3f9a0c12`` -> ``latency_ort_cpu_fp32_t1``), or
@@ -34,8 +34,9 @@ column-reading predictors through the cost columns.
 
 **meta**: ``settings`` (latency target -> platform id), ``platforms`` (platform id -> descriptor,
 :meth:`Platform.to_dict`), ``families``, ``rel_spread_median`` (per latency target, the median
-of IQR / median over its measurements: the noise floor of any error measured on it), ``dropped``
-and ``sources``.
+of IQR / median over its measurements: the noise floor of any error measured on it),
+``passes_mean`` (per latency target, the mean number of passes behind a label), ``dropped`` and
+``sources``.
 
 :func:`stack_platforms` turns the dataset into rows per (architecture, platform), the stacked
 format of :mod:`archrep.latency.stacked`, for LeDG-Former's platform token.
@@ -61,7 +62,7 @@ NAME = "zoo-latency"
 MIN_NAME = "zoo-latency-min"
 #: label statistic -> (measurement column, how the target's description names it)
 STATISTICS = {"median": ("median_ms", "median latency (ms)"), "min": ("min_ms", "fastest-run latency (ms)")}
-VERSION = "2"
+VERSION = "3"
 DEFAULT_FILE = Path(__file__).resolve().parent / "files" / "zoo_latency.jsonl.xz"
 FAMILY_COLUMN = "family_index"
 #: stacked datasets: index of each row's platform into ``meta["platform_settings"]`` (latency targets)
@@ -104,7 +105,8 @@ def from_export(path: str | Path, name: str | None = None, statistic: str = "med
     path = Path(path)
     platforms: dict[str, Platform] = {}
     graphs: dict[str, tuple[int, str | None, str]] = {}  # hash -> (line, family, graph JSON)
-    measured: dict[tuple[str, int], dict[str, tuple[float, float]]] = {}  # (hash, batch) -> {pid: (ms, spread)}
+    # (hash, batch) -> {pid: [(ms, spread) of each pass]}
+    measured: dict[tuple[str, int], dict[str, list[tuple[float, float]]]] = {}
     for lineno, table, rec in read_export(path):
         where = f"{path}, line {lineno}"
         try:
@@ -114,8 +116,8 @@ def from_export(path: str | Path, name: str | None = None, statistic: str = "med
                 graphs[rec["graph_hash"]] = (lineno, rec["family"], rec["graph"])
             else:
                 ms = _positive(rec[measure], where)
-                measured.setdefault((rec["graph_hash"], int(rec["batch"])), {})[rec["platform_id"]] = (
-                    ms, float(rec["iqr_ms"]) / _positive(rec["median_ms"], where))
+                measured.setdefault((rec["graph_hash"], int(rec["batch"])), {}).setdefault(
+                    rec["platform_id"], []).append((ms, float(rec["iqr_ms"]) / _positive(rec["median_ms"], where)))
         except (KeyError, TypeError, ValueError, ArchrepError) as exc:
             raise DataError(f"{where}: malformed {table} record ({type(exc).__name__}: {exc}); export the "
                             "store again") from None
@@ -138,7 +140,10 @@ def from_export(path: str | Path, name: str | None = None, statistic: str = "med
                 parsed[h] = ArchGraph.from_json(text)
             except ArchrepError as exc:
                 raise DataError(f"{path}, line {lineno}: graph {h} cannot be read ({exc})") from None
-    kept = [measured[(h, b)] for _, h, b in rows]
+    passes = [measured[(h, b)] for _, h, b in rows]
+    # one (label, spread, passes) per row and platform: the median over the passes
+    kept = [{p: (float(np.median([ms for ms, _ in v])), float(np.median([sp for _, sp in v])), len(v))
+             for p, v in by_platform.items()} for by_platform in passes]
     used = sorted({p for v in kept for p in v})
     column = platform_targets(used)
     families = sorted({f for f, _, _ in rows})
@@ -152,6 +157,7 @@ def from_export(path: str | Path, name: str | None = None, statistic: str = "med
     spread = {column[p]: float(np.median([v[p][1] for v in kept if p in v])) for p in used}
     meta = {"statistic": statistic, "settings": {column[p]: p for p in used}, "platforms": {p: platforms[p].to_dict() for p in used},
             "families": families, "rel_spread_median": spread,
+            "passes_mean": {column[p]: float(np.mean([v[p][2] for v in kept if p in v])) for p in used},
             "dropped": {"without_family": sum(graphs[h][1] is None for h, _ in measured)},
             "sources": {"export": str(path)}}
     return ArchDataset.from_graphs(name, [f"{h}-b{b}" for _, h, b in rows],

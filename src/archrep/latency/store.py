@@ -11,15 +11,21 @@ open: a newer or unknown version, or archrep's tables without that table, is ref
 * ``graphs``: graph hash -> ArchGraph JSON, model family and config JSON (both may be null for a
   model that came from a file);
 * ``platforms``: platform id -> descriptor JSON (:class:`~archrep.latency.platform.Platform`);
-* ``measurements``: (graph hash, platform id, batch) -> median, IQR and min in ms, repeats,
-  warm-up runs, rounds, when it was measured and by which archrep version.
+* ``measurements``: (graph hash, platform id, batch, pass) -> median, IQR and min in ms, repeats,
+  warm-up runs, rounds, when it was measured and by which archrep version. A key is measured once
+  (pass 0) unless more **passes** are asked for (``new_pass=True``): independent measurements of
+  the same model taken at different times, whose median is a steadier label than any one of them
+  (one pass re-measured hours later differs from the first by ~5 % on a 2-core machine).
+
+A version-1 store (no passes) is upgraded in place when it is opened, in one transaction: every
+measurement becomes pass 0.
 
 **Writes** are transactions: :meth:`LatencyStore.add` writes a graph, its platform and its
 measurement together or not at all, and :meth:`LatencyStore.transaction` groups several calls
 into one. Writes are idempotent and **keep the first** row of a key: writing it again changes
 nothing (a resumed or repeated run cannot silently change numbers already in the dataset, and
 two machines racing on one job both succeed). ``replace=True`` overwrites a measurement on
-purpose (a deliberate re-measurement).
+purpose (a deliberate re-measurement: it replaces every pass of the key).
 
 **Export** (:meth:`LatencyStore.export`) writes a compressed JSON-lines file, a header line then
 one line per platform, graph and measurement in key order (the same store gives the same bytes,
@@ -44,15 +50,18 @@ from archrep.graph import ArchGraph
 from archrep.latency.platform import Platform
 from archrep.latency.profiler import Measurement
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 EXPORT_FORMAT = "archrep-latency-store"
-EXPORT_VERSION = 1
+#: version 2 added ``pass_index`` to the measurement records; version-1 files are read as pass 0
+EXPORT_VERSION = 2
 #: the tables of an export, in file order
 EXPORT_TABLES = ("platforms", "graphs", "measurements")
 LATENCY_EXTRA_HINT = 'pip install "archrep[latency]"'
 #: dialects with an atomic "insert, or do nothing / update on a duplicate key"
 _UPSERT_DIALECTS = ("sqlite", "postgresql")
 _MEASUREMENT_FIELDS = ("median_ms", "iqr_ms", "min_ms", "repeats", "warmup", "rounds")
+#: the primary key of a measurement
+MEASUREMENT_KEY = ("graph_hash", "platform_id", "batch", "pass_index")
 
 
 def _sqlalchemy():
@@ -80,6 +89,7 @@ def _tables(sa):
         sa.Column("graph_hash", sa.String(64), sa.ForeignKey("graphs.graph_hash"), primary_key=True),
         sa.Column("platform_id", sa.String(128), sa.ForeignKey("platforms.platform_id"), primary_key=True),
         sa.Column("batch", sa.Integer, primary_key=True),
+        sa.Column("pass_index", sa.Integer, primary_key=True, default=0),
         sa.Column("median_ms", sa.Float, nullable=False), sa.Column("iqr_ms", sa.Float, nullable=False),
         sa.Column("min_ms", sa.Float, nullable=False), sa.Column("repeats", sa.Integer, nullable=False),
         sa.Column("warmup", sa.Integer, nullable=False), sa.Column("rounds", sa.Integer, nullable=False),
@@ -151,6 +161,28 @@ class LatencyStore:
         if int(value) > SCHEMA_VERSION:
             raise DataError(f"{self.name}: latency-store schema version {value} is newer than this "
                             f"archrep reads ({SCHEMA_VERSION}): upgrade archrep")
+        if int(value) == 1:
+            self._upgrade_from_v1()
+
+    def _upgrade_from_v1(self) -> None:
+        """Schema 1 -> 2 in one transaction: the measurements table is rebuilt with a pass column
+        (its primary key changes, which SQLite cannot ALTER), every row becoming pass 0."""
+        sa = self._sa
+        with self._engine.begin() as conn:
+            # the version row locked (PostgreSQL), then read again: two processes opening one old
+            # store at once upgrade it once; the second finds version 2 and does nothing
+            version = conn.execute(sa.select(self._meta.c.value).where(self._meta.c.key == "schema_version")
+                                   .with_for_update()).scalar()
+            if version != "1":
+                return
+            old = sa.Table("measurements", sa.MetaData(), autoload_with=conn)
+            rows = [{**row._asdict(), "pass_index": 0} for row in conn.execute(sa.select(old))]
+            old.drop(conn)
+            self._measurements.create(conn)
+            if rows:
+                conn.execute(self._measurements.insert(), rows)
+            conn.execute(self._meta.update().where(self._meta.c.key == "schema_version")
+                         .values(value=str(SCHEMA_VERSION)))
 
     # ------------------------------------------------------------------ transactions
     @contextlib.contextmanager
@@ -224,49 +256,70 @@ class LatencyStore:
                          ("platform_id",))
         return platform.id
 
-    def add_measurement(self, graph_hash: str, measurement: Measurement, *, replace: bool = False) -> bool:
-        """Store one measurement of a stored graph on a stored platform; True when a row was written
-        (False: the key was already measured and ``replace`` is off)."""
+    def add_measurement(self, graph_hash: str, measurement: Measurement, *, replace: bool = False,
+                        new_pass: bool = False) -> bool:
+        """Store one measurement of a stored graph on a stored platform; True when a row was written.
+
+        By default it is the key's first pass (False: the key was already measured). ``new_pass``
+        adds it as the key's next pass (the first when there is none; False only when another
+        writer took that pass meanwhile); ``replace`` makes it the key's only pass."""
         if not isinstance(measurement, Measurement):
             raise ArchrepError(f"add_measurement takes a Measurement, got {type(measurement).__name__}")
+        if replace and new_pass:
+            raise ArchrepError("add_measurement: replace (make this the only pass) and new_pass (add a pass) "
+                               "exclude each other")
         from archrep import __version__
 
-        row = {"graph_hash": graph_hash, "platform_id": measurement.platform, "batch": measurement.batch,
-               **{f: getattr(measurement, f) for f in _MEASUREMENT_FIELDS},
+        key = {"graph_hash": graph_hash, "platform_id": measurement.platform, "batch": measurement.batch}
+        row = {**key, "pass_index": 0, **{f: getattr(measurement, f) for f in _MEASUREMENT_FIELDS},
                "measured_at": measurement.timestamp, "archrep_version": __version__}
+        m = self._measurements
+        where = self._sa.and_(*[m.c[k] == v for k, v in key.items()])
         with self._write() as conn:
+            if new_pass:
+                row["pass_index"] = conn.execute(self._sa.select(self._sa.func.count()).select_from(m)
+                                                 .where(where)).scalar()
+            elif replace:
+                conn.execute(m.delete().where(where))
             try:
-                return self._insert(conn, self._measurements, [row], ("graph_hash", "platform_id", "batch"),
-                                    replace) > 0
+                return self._insert(conn, m, [row], MEASUREMENT_KEY) > 0
             except self._sa.exc.IntegrityError:
                 raise ArchrepError(f"measurement of graph {graph_hash} on platform {measurement.platform!r}: add "
                                    "the graph and the platform first (or use LatencyStore.add)") from None
 
     def add(self, graph: ArchGraph, measurement: Measurement, platform: Platform, *, family: str | None = None,
-            config: dict | None = None, replace: bool = False) -> bool:
-        """Graph, platform and measurement in one transaction; True when the measurement was new."""
+            config: dict | None = None, replace: bool = False, new_pass: bool = False) -> bool:
+        """Graph, platform and measurement in one transaction; True when the measurement was written
+        (``replace`` / ``new_pass``: :meth:`add_measurement`)."""
         if isinstance(platform, Platform) and platform.id != measurement.platform:
             raise ArchrepError(f"the measurement was made on {measurement.platform!r}, not on {platform.id!r}")
         with self.transaction():
             key = self.add_graph(graph, family, config)
             self.add_platform(platform)
-            return self.add_measurement(key, measurement, replace=replace)
+            return self.add_measurement(key, measurement, replace=replace, new_pass=new_pass)
 
     # ------------------------------------------------------------------ reads
     def _read(self):
         return contextlib.nullcontext(self._conn) if self._conn is not None else self._engine.connect()
 
     def has(self, graph_hash: str, platform_id: str, batch: int) -> bool:
+        return self.passes(graph_hash, platform_id, batch) > 0
+
+    def passes(self, graph_hash: str, platform_id: str, batch: int) -> int:
+        """How many passes of the key are stored (0: not measured)."""
         m = self._measurements.c
         with self._read() as conn:
-            return conn.execute(self._sa.select(m.batch).where(
-                m.graph_hash == graph_hash, m.platform_id == platform_id, m.batch == batch)).first() is not None
+            return conn.execute(self._sa.select(self._sa.func.count()).select_from(self._measurements).where(
+                m.graph_hash == graph_hash, m.platform_id == platform_id, m.batch == batch)).scalar()
 
-    def measured_configs(self, platform_id: str) -> set[tuple[str, str]]:
-        """(family, config JSON) of every stored graph measured on ``platform_id``."""
+    def measured_configs(self, platform_id: str, passes: int = 1) -> set[tuple[str, str]]:
+        """(family, config JSON) of every stored graph measured on ``platform_id`` in at least
+        ``passes`` passes (at one batch)."""
         g, m = self._graphs.c, self._measurements.c
         query = (self._sa.select(g.family, g.config).join_from(self._measurements, self._graphs)
-                 .where(m.platform_id == platform_id, g.family.is_not(None)))
+                 .where(m.platform_id == platform_id, g.family.is_not(None))
+                 .group_by(g.family, g.config, m.graph_hash, m.batch)
+                 .having(self._sa.func.count() >= passes))
         with self._read() as conn:
             return {(row.family, row.config) for row in conn.execute(query)}
 
@@ -284,10 +337,11 @@ class LatencyStore:
             return {r.platform_id: Platform.from_json(r.descriptor) for r in rows}
 
     def measurements(self, platform_id: str | None = None, family: str | None = None) -> list[dict]:
-        """Measurement rows (with the graph's family and config), in key order, optionally filtered."""
+        """Measurement rows (with the graph's family and config; every pass a row), in key order,
+        optionally filtered."""
         g, m = self._graphs.c, self._measurements.c
         query = (self._sa.select(self._measurements, g.family, g.config).join_from(self._measurements, self._graphs)
-                 .order_by(m.graph_hash, m.platform_id, m.batch))
+                 .order_by(*[m[k] for k in MEASUREMENT_KEY]))
         if platform_id is not None:
             query = query.where(m.platform_id == platform_id)
         if family is not None:
@@ -341,8 +395,7 @@ class LatencyStore:
         """Read an :meth:`export` file into this store in one transaction (keep-first, or
         ``replace`` measurements); returns the rows written per table."""
         tables = {t.name: t for t in (self._graphs, self._platforms, self._measurements)}
-        keys = {"graphs": ("graph_hash",), "platforms": ("platform_id",),
-                "measurements": ("graph_hash", "platform_id", "batch")}
+        keys = {"graphs": ("graph_hash",), "platforms": ("platform_id",), "measurements": MEASUREMENT_KEY}
         written = dict.fromkeys(tables, 0)
         with self.transaction():
             for lineno, name, record in read_export(path):
@@ -401,6 +454,8 @@ def read_export(path: str | os.PathLike) -> Iterator[tuple[int, str, dict]]:
                 name = record.pop("table", None) if isinstance(record, dict) else None
                 if name not in EXPORT_TABLES:
                     raise DataError(f"{path}, line {lineno}: not a {' / '.join(EXPORT_TABLES)} record")
+                if name == "measurements" and header["version"] < 2:
+                    record.setdefault("pass_index", 0)  # version 1 had one measurement per key
                 yield lineno, name, record
     except (OSError, EOFError, lzma.LZMAError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the latency export ({type(exc).__name__}: {exc}); "
