@@ -322,19 +322,45 @@ def cmd_profile(args) -> int:
     from archrep.latency import LatencyStore, profile
 
     platform = _platform(args.runtime, args.precision, args.threads, args.device)
+    if args.kernels is not None and args.kernels < 1:
+        raise ArchrepError(f"--kernels {args.kernels}: give how many kernels to list (1 or more)")
+    if args.kernels is not None and platform.runtime != "onnxruntime":
+        raise ArchrepError(f"--kernels reads onnxruntime's profiler; --runtime {platform.runtime} has none here: "
+                           "use --runtime onnxruntime")
     m = profile(args.model, platform, batch=args.batch, repeats=args.repeats)
     row = {"model": args.model, "median_ms": round(m.median_ms, 4), "iqr_ms": round(m.iqr_ms, 4),
            "min_ms": round(m.min_ms, 4), "spread": f"{100 * m.rel_spread:.1f}%", "rounds": m.rounds, "batch": m.batch}
+    kernels = None
+    if args.kernels is not None:
+        from archrep.latency.kernels import profile_kernels
+
+        kernels = profile_kernels(args.model, platform, batch=args.batch, repeats=args.repeats)
     if args.json:
-        print(json.dumps({"model": args.model, "platform": platform.id, **m.to_dict()}, indent=1))
+        print(json.dumps({"model": args.model, "platform": platform.id, **m.to_dict(),
+                          **({"kernels": kernels.to_dict()} if kernels else {})}, indent=1))
     else:
         _print_table([row], list(row), f"{platform.template(m.batch)}  [{platform.id}]")
+        if kernels:
+            _print_kernels(kernels, args.kernels)
     if args.store:
         with LatencyStore(args.store) as store:
             graph = from_onnx(args.model, batch=args.batch)
             stored = store.add(graph, m, platform, family=args.family)
         print(f"{'stored in' if stored else 'already in'} {args.store} (graph {graph.hash()[:12]})", file=sys.stderr)
     return 0
+
+
+def _print_kernels(kp, top: int) -> None:
+    """The ``top`` slowest kernels of a KernelProfile, then the time per op type."""
+    slowest = sorted(kp.kernels, key=lambda k: -k.median_ms)[:top]
+    print()
+    _print_table([{"kernel": k.name, "op": k.op_type, "ms": f"{k.median_ms:.4f}", "share": f"{100 * k.share:.1f}%"}
+                  for k in slowest], ["kernel", "op", "ms", "share"],
+                 f"{len(slowest)} slowest of {len(kp.kernels)} kernels (median of {kp.runs} profiled runs of "
+                 f"{kp.run_ms:.4f} ms; kernels sum to {kp.kernel_ms:.4f} ms)")
+    print()
+    _print_table([{"op": op, "ms": f"{ms:.4f}", "share": f"{100 * ms / kp.run_ms:.1f}%"} for op, ms in kp.by_op().items()],
+                 ["op", "ms", "share"], "per op type")
 
 
 def _onnx_dataset(path: str, model, platform: str | None):
@@ -760,6 +786,10 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--store", help="LatencyStore to add the measurement to: a SQLite file or an SQLAlchemy URL")
     pf.add_argument("--family", help="model family recorded with the graph in --store")
     pf.add_argument("--json", action="store_true", help="print the measurement as JSON")
+    pf.add_argument("--kernels", type=int, nargs="?", const=15, metavar="N",
+                    help="also list the N slowest kernels (default 15) and the time per op type, from "
+                         "onnxruntime's profiler in separate runs (kernels are what onnxruntime executes after "
+                         "fusing nodes, not the ONNX nodes); onnxruntime only")
     pf.set_defaults(func=cmd_profile)
 
     pl = sub.add_parser("predict-latency", help="predict the latency of an ONNX model with a trained predictor")

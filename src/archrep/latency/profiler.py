@@ -109,7 +109,7 @@ def profile(model: Any, platform: Platform | None = None, *, example_input: Any 
     if reason:
         raise UnsupportedPlatformError(reason)
     if platform.runtime == "onnxruntime":
-        run, n = _ort_runner(model, platform, example_input, batch)
+        run, n, _ = _ort_runner(model, platform, example_input, batch)
     else:
         run, n = _torch_runner(model, platform, example_input)
     with _torch_threads(platform):
@@ -168,7 +168,10 @@ def _is_torch_module(model: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------- onnxruntime
-def _ort_runner(model: Any, platform: Platform, example_input: Any, batch: int | None):
+def _ort_runner(model: Any, platform: Platform, example_input: Any, batch: int | None,
+                profile_prefix: str | None = None):
+    """(run, batch, session) of the model in an onnxruntime session for ``platform``, after one
+    run; ``profile_prefix``: onnxruntime's profiler on, its trace written under that prefix."""
     from archrep.io.onnx import _load, _onnx
     from archrep.io.torch import export_onnx
 
@@ -192,6 +195,9 @@ def _ort_runner(model: Any, platform: Platform, example_input: Any, batch: int |
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     provider = "CUDAExecutionProvider" if platform.device == "cuda" else "CPUExecutionProvider"
     try:
         session = ort.InferenceSession(proto.SerializeToString(), options, providers=[provider])
@@ -207,8 +213,8 @@ def _ort_runner(model: Any, platform: Platform, example_input: Any, batch: int |
             binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(value, "cuda", 0))
         for out in session.get_outputs():
             binding.bind_output(out.name, "cuda")
-        return (lambda: session.run_with_iobinding(binding)), n
-    return (lambda: session.run(None, feeds)), n
+        return (lambda: session.run_with_iobinding(binding)), n, session
+    return (lambda: session.run(None, feeds)), n, session
 
 
 #: ops that int8 runs as integer kernels, and the fixed activation range that replaces calibration
