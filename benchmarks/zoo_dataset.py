@@ -7,7 +7,9 @@ the package file that ``archrep.data.load("zoo-latency")`` reads; ``--zoo-file``
 without building any graph and writes, per platform and family and per platform with
 ``family="all"``: ``n_models`` (measured models, batch sizes counted apart), ``latency_ms_min /
 _median / _max``, ``latency_span`` (max / min), ``rel_spread_median`` (median IQR / median, the
-noise floor) and ``rounds_mean`` (timed rounds; a noisy round is measured again), plus the file's
+noise floor), ``rounds_mean`` (timed rounds; a noisy round is measured again) and ``passes_mean``
+(measurements per model; a model measured in several passes counts once, with the medians of its
+passes, as the dataset labels it), plus the file's
 ``file`` (its name), ``file_mb`` and ``graphs``. README numbers about the dataset come from these records.
 
     python benchmarks/zoo_dataset.py
@@ -35,22 +37,31 @@ PLOT = "zoo_latency_ranges.png"
 
 
 def read_zoo(path: Path) -> tuple[dict[str, Platform], dict[str, dict[str, list[dict]]], int]:
-    """(platforms by id, {platform id: {family: [measurement]}}, number of graphs) of an export file;
-    measurements of graphs stored without a family (not zoo models) are left out."""
-    platforms, family_of, rows = {}, {}, []
+    """(platforms by id, {platform id: {family: [model]}}, number of graphs) of an export file, a
+    model's passes merged (:func:`merge_passes`); measurements of graphs stored without a family
+    (not zoo models) are left out."""
+    platforms, family_of, passes = {}, {}, {}
     for _, table, rec in read_export(path):
         if table == "platforms":
             platforms[rec["platform_id"]] = Platform.from_json(rec["descriptor"])
         elif table == "graphs":
             family_of[rec["graph_hash"]] = rec["family"]
         else:
-            rows.append(rec)
+            passes.setdefault((rec["platform_id"], rec["graph_hash"], rec["batch"]), []).append(rec)
     measured: dict[str, dict[str, list[dict]]] = {}
-    for rec in rows:
-        family = family_of.get(rec["graph_hash"])
+    for (pid, graph_hash, _), recs in passes.items():
+        family = family_of.get(graph_hash)
         if family is not None:
-            measured.setdefault(rec["platform_id"], {}).setdefault(family, []).append(rec)
+            measured.setdefault(pid, {}).setdefault(family, []).append(merge_passes(recs))
     return platforms, measured, len(family_of)
+
+
+def merge_passes(recs: list[dict]) -> dict:
+    """One model's passes on one platform as one row: the medians of their median and IQR (the
+    dataset's label and noise), their mean rounds and how many there are."""
+    return {"median_ms": float(np.median([float(r["median_ms"]) for r in recs])),
+            "iqr_ms": float(np.median([float(r["iqr_ms"]) for r in recs])),
+            "rounds": float(np.mean([float(r["rounds"]) for r in recs])), "passes": len(recs)}
 
 
 def summary(rows: list[dict]) -> dict:
@@ -59,7 +70,8 @@ def summary(rows: list[dict]) -> dict:
     return {"n_models": len(rows), "latency_ms_min": float(ms.min()), "latency_ms_median": float(np.median(ms)),
             "latency_ms_max": float(ms.max()), "latency_span": float(ms.max() / ms.min()),
             "rel_spread_median": float(np.median(spread)),
-            "rounds_mean": float(np.mean([float(r["rounds"]) for r in rows]))}
+            "rounds_mean": float(np.mean([r["rounds"] for r in rows])),
+            "passes_mean": float(np.mean([r["passes"] for r in rows]))}
 
 
 def plot(measured: dict[str, dict[str, list[dict]]], out: Path) -> None:

@@ -472,6 +472,32 @@ def test_zoo_dataset_summary_counts_each_platforms_models(store_file, tmp_path, 
     assert f"`{store_file[1].name}`" in table
 
 
+def test_a_model_measured_in_passes_is_one_row_labelled_by_their_median(store_file, tmp_path):
+    """Two more passes of one model: the dataset and the summary count it once, at the median."""
+    import shutil
+
+    db, out = tmp_path / "passes.db", tmp_path / "passes.jsonl.gz"
+    shutil.copy(store_file[0], db)
+    with LatencyStore(db) as store:
+        first = store.measurements(platform_id=PLATFORM.id, family="nb201")[0]
+        graph = store.graph(first["graph_hash"])
+        for ms in (5 * first["median_ms"], 3 * first["median_ms"]):
+            assert store.add(graph, measurement(PLATFORM, first["batch"], ms), PLATFORM, new_pass=True)
+        store.export(out)
+    ds = zoo_latency.from_export(out)
+    assert len(ds) == len(zoo_latency.from_export(store_file[1]))
+    row = list(ds.keys).index(f"{first['graph_hash']}-b{first['batch']}")
+    assert ds.targets[TARGETS[0]][row] == pytest.approx(3 * first["median_ms"])  # median of 1, 5 and 3 times
+    assert ds.meta["passes_mean"][TARGETS[0]] == pytest.approx(1 + 2 / 18) and ds.meta["passes_mean"][TARGETS[1]] == 1
+    bench = _script("zoo_dataset")
+    assert bench.main(["--zoo-file", str(out), "--results", str(tmp_path)]) == 0
+    recs = {(r["setting"], r["family"]): r for r in json.loads((tmp_path / "zoo_dataset.json").read_text())}
+    assert recs[PLATFORM.id, "nb201"]["n_models"] == 6 and recs[PLATFORM.id, "nb201"]["passes_mean"] == pytest.approx(
+        1 + 2 / 6)
+    assert recs[PLATFORM.id, "nb201"]["latency_ms_max"] == pytest.approx(ds.targets[TARGETS[0]][
+        zoo_latency.row_families(ds) == "nb201"].max())
+
+
 def test_error_analysis_bins_the_in_domain_errors_by_latency(store_file, tmp_path, capsys):
     bench = _script("latency_error_analysis")
     argv = ["--zoo-file", str(store_file[1]), "--methods", "flops-linear", "--seeds", "2", "--train-per-family", "3",
