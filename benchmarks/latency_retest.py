@@ -60,12 +60,13 @@ STATISTICS = {"median": "median_ms", "min": "min_ms"}
 
 def stored_rows(path: Path, platform_ids: set[str]) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
     """(graph hash -> {family, config}, (graph hash, platform id) -> measurement row) of an export,
-    for the graphs measured at their own batch on ``platform_ids``."""
+    for the graphs measured at their own batch on ``platform_ids``; of a model measured in several
+    passes, its first pass (one measurement, taken at one known time)."""
     graphs, measured = {}, {}
     for _, table, row in read_export(path):
         if table == "graphs" and row["family"]:
             graphs[row["graph_hash"]] = {"family": row["family"], "config": row["config"]}
-        elif table == "measurements" and row["platform_id"] in platform_ids:
+        elif table == "measurements" and row["platform_id"] in platform_ids and row["pass_index"] == 0:
             measured[row["graph_hash"], row["platform_id"]] = row
     return graphs, measured
 
