@@ -102,8 +102,13 @@ def test_latency_dataset_build_extend_info(tmp_path, capsys, monkeypatch):
     assert main(["latency-dataset", "extend", "--per-family", "3", *args]) == 0
     out = capsys.readouterr().out
     assert "measured 1, already there 2" in out and "3 measurements" in out and "nb201 3" in out
+    assert main(["latency-dataset", "extend", "--per-family", "3", "--passes", "2", *args]) == 0
+    out = capsys.readouterr().out  # a second pass of each model: 3 models, 6 measurements
+    assert "measured 3, already there 3" in out and "6 measurements" in out and "2.00" in out and "nb201 3" in out
     assert main(["latency-dataset", "build", "--platforms", "onnxruntime:fp32", *args]) == 2
     assert "RUNTIME:PRECISION:THREADS" in capsys.readouterr().err
+    assert main(["latency-dataset", "extend", "--passes", "0", *args]) == 2
+    assert "--passes 0" in capsys.readouterr().err
 
 
 def test_platform_specs_take_an_optional_device():
