@@ -41,7 +41,9 @@ on every family but one and tests on all of that one (one fold per family). Meth
 ``flops-linear`` and ``flops-macs-linear`` (power laws: least squares in logs, which suits MAPE),
 ``kernel-additive`` (nn-Meter's per-kernel cost model: each op kind's latency linear in the node's
 FLOPs and memory traffic, ``kernel_costs=True``, fitted on relative errors, ``relative=True``;
-``position=False``: positions mean nothing across zoo graphs), ``gin``, ``tart`` (its ``archrep`` variant) and ``ledg``, all torch ones with MSE on log
+``position=False``: positions mean nothing across zoo graphs), ``kernel-gbdt`` (ours: boosted trees
+on the same per-kernel counts and costs and the cost columns, on log latency,
+:mod:`archrep.models.kernel_gbdt`), ``gin``, ``tart`` (its ``archrep`` variant) and ``ledg``, all torch ones with MSE on log
 latency and size-bucketed batches (``size_buckets``: zoo graphs have 20 to 600 nodes); every method but ``ledg`` fits one model per platform, ``ledg`` one model over all
 platforms stacked as rows with each row's platform text as its platform token
 (:func:`archrep.data.zoo_latency.stack_platforms`). ``--zoo-variants default,static`` also runs
@@ -127,6 +129,7 @@ ZOO_METHODS = {
     "tart": {**models.variant_config("tart", "archrep"), "loss": "mse", "log_target": True, "patience": None,
              "epochs": 30},
     "ledg": {**LEDG, "batch_size": 16, "epochs": 30},
+    "kernel-gbdt": {"kernel_costs": True, "log_target": True},
 }
 ZOO_TORCH = ("gin", "tart", "ledg")
 #: variants of the zoo methods (``--zoo-variants``, :data:`VARIANT_METHODS`): ``static`` (ours) adds NNLQP's static
@@ -138,17 +141,17 @@ ZOO_TORCH = ("gin", "tart", "ledg")
 #: ``additive`` (ours) is gin's and ledg's: the head scores every node and the prediction is the sum
 #: of the per-node latencies (``readout="logsumexp"`` on unstandardised log latency,
 #: :data:`archrep.models.base.READOUTS`), a learnt kernel-additive model that sees each node's context
-#: ``residual`` (ours) is gin's, tart's and ledg's: the network learns log(latency / prediction of
-#: kernel-additive (pooled)) fitted first on the same training set (``prior``,
-#: :class:`archrep.models.base.TorchPredictor`), so the cost model carries the scale and the network
-#: its errors; ledg's prior is fitted on all its training platforms' rows at once
+#: ``residual`` (ours) is gin's, tart's, ledg's and kernel-gbdt's: the model learns log(latency / prediction
+#: of kernel-additive (pooled)) fitted first on the same training set (``prior``,
+#: :mod:`archrep.models.prior`), so the cost model carries the scale and the learnt model its errors;
+#: ledg's prior is fitted on all its training platforms' rows at once
 ZOO_VARIANTS = {"default": {}, "static": {"graph_features": ["batch", "flops", "memory", "params"]},
                 "pooled": {"pooled": True, "ridge": 1e-3}, "additive": {"readout": "logsumexp", "standardize": False}}
 ZOO_VARIANTS["residual"] = {"prior": "kernel-additive",
                             "prior_config": {**ZOO_METHODS["kernel-additive"], **ZOO_VARIANTS["pooled"]}}
 #: the methods each non-default variant applies to
 VARIANT_METHODS = {"static": ZOO_TORCH, "pooled": ("kernel-additive",), "additive": ("gin", "tart", "ledg"),
-                   "residual": ZOO_TORCH}
+                   "residual": (*ZOO_TORCH, "kernel-gbdt")}
 #: the configuration key of a method's graph readout where it is not ``readout``
 READOUT_KEY = {"tart": "pooling"}
 

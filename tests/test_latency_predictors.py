@@ -155,6 +155,46 @@ def test_prior_network_learns_the_ratio_to_a_cost_model(ds, tmp_path):
         line.predict(tiny)
 
 
+def test_kernel_gbdt_is_scikit_learns_boosting_evaluated_from_plain_arrays(ds, tmp_path, monkeypatch):
+    """Its predictions are those of scikit-learn's fitted ensemble on the same features, computed from
+    the saved node arrays; a checkpoint loads and predicts without scikit-learn."""
+    import sys
+
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    train, test = ds.subset(np.arange(80)), ds.subset(np.arange(80, 120))
+    model = models.create("kernel-gbdt", seed=3, trees=40, depth=3).fit(train, "lat")
+    assert model.data_info["cost_columns"] == ["flops", MEMORY_COLUMN]  # 'lat' itself is not a feature
+    y = train.targets["lat"]
+    ref = GradientBoostingRegressor(n_estimators=40, max_depth=3, learning_rate=0.05, subsample=0.8, min_samples_leaf=5,
+                                    init="zero", random_state=3).fit(model.features(train), y - y.mean())
+    np.testing.assert_allclose(model.predict(test), y.mean() + ref.predict(model.features(test)), rtol=1e-12)
+    assert np.mean(np.abs(model.predict(test) - test.targets["lat"]) / test.targets["lat"]) < 0.1
+    folder = model.save(tmp_path / "gbdt")
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.ensemble", None)
+    np.testing.assert_array_equal(models.load(folder).predict(test), model.predict(test))
+    with pytest.raises(ArchrepError, match=r"archrep\[trees\]"):
+        models.create("kernel-gbdt").fit(train, "lat")
+
+
+def test_kernel_gbdt_corrects_a_prior_and_refuses_bad_settings(ds, tmp_path):
+    train, test = ds.subset(np.arange(80)), ds.subset(np.arange(80, 120))
+    model = models.create("kernel-gbdt", trees=20, log_target=True, prior="kernel-additive",
+                          prior_config={"position": False}).fit(train, "lat")
+    pred = model.predict(test)
+    np.testing.assert_allclose(pred, test.targets["lat"], rtol=1e-3)  # the additive prior is exact here
+    np.testing.assert_array_equal(models.load(model.save(tmp_path / "g")).predict(test), pred)
+    for hp, match in [({"subsample": 1.5}, "subsample"), ({"trees": 0}, "trees must be > 0"),
+                      ({"prior": "kernel-additive"}, "needs log_target=True"),
+                      ({"prior": "kernel-gbdt", "log_target": True}, "analytic predictor")]:
+        with pytest.raises(ArchrepError, match=match):
+            models.create("kernel-gbdt", **hp)
+    bare = ArchDataset(ds.name, test.keys, test.op_vocab, test.ops, test.adj, {"lat": test.targets["lat"]})
+    with pytest.raises(ArchrepError, match="reads the column 'flops'"):
+        model.predict(bare)
+
+
 def test_stack_settings_rows_texts_and_errors(ds):
     st = stack_settings(ds, ["1080ti_b1", "pixel2_b1"])
     assert len(st) == 2 * len(ds) - 1  # the missing pixel2 measurement is dropped

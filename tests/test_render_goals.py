@@ -78,7 +78,7 @@ def test_latency_goal_table_compares_ledgs_best_variant_with_each_baseline(tmp_p
             _zoo("leave-family-out", "ledg", 0.20), _zoo("leave-family-out", "ledg", 0.12, "residual"),
             _zoo("leave-family-out", "flops-linear", 0.22), _zoo("leave-family-out", "flops-macs-linear", 0.15),
             _zoo("leave-family-out", "gin", 2.0), _zoo("leave-family-out", "gin", 0.13, "residual"),
-            _zoo("leave-family-out", "kernel-additive", 0.11, "pooled"),
+            _zoo("leave-family-out", "kernel-additive", 0.11, "pooled"), _zoo("leave-family-out", "kernel-gbdt", 0.10),
             _zoo("zero-shot-platform", "ledg", 0.40), _zoo("zero-shot-platform", "flops-linear", 0.35, "transfer"),
             _zoo("in-domain", "ledg", 0.10, setting="q@2"),  # another platform with in-domain records only
             _zoo("in-domain", "ledg", 0.01, setting="q@2") | {"dataset": "zoo-latency-min"}]  # another label: ignored
@@ -88,5 +88,5 @@ def test_latency_goal_table_compares_ledgs_best_variant_with_each_baseline(tmp_p
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in render.latency_goal_table().splitlines()
             if line.startswith("| `")]
     assert rows[0] == ["`p@1`", "2.00 / 96.0", "met", "12.00 (residual)", "22.00", "15.00", "13.00 (residual)",
-                       "met", "11.00 (pooled)", "40.00", "35.00", "missed"]
-    assert rows[1] == ["`q@2`", "10.00 / 50.0", "missed"] + [""] * 9
+                       "met", "11.00 (pooled)", "10.00", "40.00", "35.00", "missed"]
+    assert rows[1] == ["`q@2`", "10.00 / 50.0", "missed"] + [""] * 10

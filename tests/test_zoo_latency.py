@@ -235,7 +235,7 @@ def test_benchmark_zoo_protocols_quick(store_file, tmp_path, monkeypatch, capsys
             "--results", str(tmp_path)]
     assert bench.main(argv) == 0
     recs = json.loads((tmp_path / "latency_prediction.json").read_text())
-    methods = ("flops-linear", "flops-macs-linear", "kernel-additive", "gin", "tart", "ledg")
+    methods = ("flops-linear", "flops-macs-linear", "kernel-additive", "kernel-gbdt", "gin", "tart", "ledg")
     cells = {(r["protocol"], r["method"], r["target"], r["family"]) for r in recs}
     assert cells == {(p, m, t, f) for p in ("in-domain", "leave-family-out") for m in methods for t in TARGETS
                      for f in ("nb201", "resnet", "squeezenet", "all")}
@@ -256,6 +256,8 @@ def test_benchmark_zoo_protocols_quick(store_file, tmp_path, monkeypatch, capsys
     # ... and so, node by node, does the per-kernel cost model (each op kind linear in its FLOPs and bytes)
     ka = [r for r in recs if r["protocol"] == "in-domain" and r["method"] == "kernel-additive" and r["family"] == "all"]
     assert len(ka) == 2 and all(r["mape_mean"] < 0.1 for r in ka)
+    # the boosted trees read the per-kernel costs of the real graphs
+    assert {r["hyperparameters"]["kernel_costs"] for r in recs if r["method"] == "kernel-gbdt"} == {True}
     # a rerun with --resume skips every cell; a family subset and platform id select the data
     capsys.readouterr()
     assert bench.main(argv + ["--resume"]) == 0 and "MAPE" not in capsys.readouterr().out

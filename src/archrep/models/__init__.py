@@ -65,7 +65,7 @@ def variant_config(name: str, variant: str) -> dict:
 
 
 # built-in predictors register themselves on import
-from archrep.models import baselines, gatedgcn, gin, latency, ledg, mlp, tart  # noqa: E402,F401
+from archrep.models import baselines, gatedgcn, gin, kernel_gbdt, latency, ledg, mlp, tart  # noqa: E402,F401
 
 __all__ = ["MODELS", "EncoderNet", "Predictor", "TorchPredictor", "register_model", "create", "list_models",
            "hyperparameters", "variants", "variant_config", "load"]

@@ -30,6 +30,7 @@ from archrep.data.cache import atomic_write_bytes
 from archrep.data.dataset import ArchDataset
 from archrep.errors import ArchrepError, DataError, UnknownNameError
 from archrep.features.onehot import node_mask, onehot_ops
+from archrep.models.prior import PriorMixin
 from archrep.train import fit as trainer
 from archrep.train.losses import LOSSES, settings as loss_settings
 
@@ -397,7 +398,7 @@ class EncoderNet(torch.nn.Module):
         return {k: v.detach().cpu().clone() for k, v in self.named_parameters() if not self.is_head_parameter(k)}
 
 
-class TorchPredictor(Predictor):
+class TorchPredictor(PriorMixin, Predictor):
     """A predictor whose network is trained by :func:`archrep.train.fit.train_network`.
 
     The default loss is the pairwise ranking hinge (FGP), which ranks best (NB201, 781 archs:
@@ -435,7 +436,7 @@ class TorchPredictor(Predictor):
     before the score head (:class:`EncoderNet`). Empty (the default): none. A column that is
     missing, not finite or negative is an error naming it.
 
-    ``prior`` (ours, for latency): the name of an analytic predictor (``flops-macs-linear``,
+    ``prior`` (ours, for latency, :mod:`archrep.models.prior`): the name of an analytic predictor (``flops-macs-linear``,
     ``kernel-additive``, ... :mod:`archrep.models.latency`) with hyper-parameters ``prior_config``,
     fitted first on the same training set; the network then learns only the log of the ratio of the
     target to the prior's prediction, and predicts prior x exp(network). A network alone must learn
@@ -460,8 +461,6 @@ class TorchPredictor(Predictor):
     choices: ClassVar[dict] = {"optimizer": tuple(trainer.OPTIMIZERS), "scheduler": trainer.SCHEDULERS,
                                "loss": tuple(LOSSES.names())}
     nullable: ClassVar[tuple] = ("patience", "grad_clip", "prior")
-    #: the checkpoint's key prefix of the prior's weights (``prior``)
-    PRIOR_PREFIX = "prior."
 
     def __init__(self, seed: int = 0, progress: bool = True, device: str = "cpu", **hparams):
         super().__init__(seed, progress, device, **hparams)
@@ -489,34 +488,6 @@ class TorchPredictor(Predictor):
             raise ArchrepError(f"model {self.name!r}: init must be the folder of a pre-trained encoder "
                                f"(archrep pretrain --out DIR) or None, got {c['init']!r}")
         self._check_prior()
-
-    def _check_prior(self) -> None:
-        """``prior`` names an analytic predictor that ``prior_config`` configures, with ``log_target``."""
-        c = self.config
-        if not isinstance(c["prior_config"], dict):
-            raise ArchrepError(f"model {self.name!r}: prior_config must be a mapping of the prior's "
-                               f"hyper-parameters, got {c['prior_config']!r}")
-        c["prior_config"] = dict(c["prior_config"])
-        if c["prior"] is None:
-            if c["prior_config"]:
-                raise ArchrepError(f"model {self.name!r}: prior_config is set but prior is None; name the prior "
-                                   "predictor, e.g. prior='kernel-additive'")
-            return
-        from archrep import models
-
-        if not isinstance(c["prior"], str) or issubclass(models.MODELS.get(c["prior"]), TorchPredictor):
-            raise ArchrepError(f"model {self.name!r}: prior must name an analytic predictor (e.g. 'flops-macs-linear' "
-                               f"or 'kernel-additive'), not {c['prior']!r}")
-        if not c["log_target"]:
-            raise ArchrepError(f"model {self.name!r}: prior={c['prior']!r} needs log_target=True (the network learns "
-                               "the log of the target over the prior's prediction)")
-        self._new_prior()  # unknown or bad prior hyper-parameters fail here
-
-    def _new_prior(self) -> Predictor:
-        """A fresh, unfitted prior predictor (``prior`` with ``prior_config``)."""
-        from archrep import models
-
-        return models.create(self.config["prior"], seed=self.seed, progress=False, **self.config["prior_config"])
 
     def build_network(self) -> EncoderNet:
         raise NotImplementedError
@@ -606,9 +577,7 @@ class TorchPredictor(Predictor):
 
     def _fit(self, train, target, val):
         c = self.config
-        self.prior_model = None
-        if c["prior"] is not None:
-            self.prior_model = self._new_prior().fit(train, target)
+        self._fit_prior(train, target)
         self.net = self.new_network(train, target)
         if c["init"] is not None:
             from archrep import pretrain
@@ -630,28 +599,6 @@ class TorchPredictor(Predictor):
         self.normalisation = result.scaler.to_dict()
         self.history = result.history
 
-    def _learnt(self, ds: ArchDataset, target: str) -> np.ndarray:
-        """The values the network learns for ``target``: as they are, or their log (``log_target``)."""
-        y = ds.target(target)
-        if not self.config["log_target"]:
-            return y
-        if (y <= 0).any():
-            raise ArchrepError(f"model {self.name!r}: log_target=True needs a positive target, but {target!r} of "
-                               f"dataset {ds.name!r} has {int((y <= 0).sum())} values <= 0; use log_target=False")
-        return np.log(y) - self._log_prior(ds)
-
-    def _log_prior(self, ds: ArchDataset) -> np.ndarray | float:
-        """log of the prior's predictions on ``ds`` (``prior``), or 0 without a prior."""
-        if self.prior_model is None:
-            return 0.0
-        p = self.prior_model.predict(ds)
-        bad = ~(np.isfinite(p) & (p > 0))
-        if bad.any():
-            raise ArchrepError(f"model {self.name!r}: its prior {self.config['prior']!r} predicts {int(bad.sum())} "
-                               f"non-positive or missing values on dataset {ds.name!r}, so no ratio can be learnt; use "
-                               "a prior whose predictions stay positive (log_space=True for the linear ones)")
-        return np.log(p)
-
     def _predict(self, ds):
         scaler = trainer.Standardizer(self.normalisation["mean"], self.normalisation["std"])
         dev = trainer.resolve_device(self.device)
@@ -661,26 +608,10 @@ class TorchPredictor(Predictor):
                                              sizes=trainer.node_counts(ds.ops))
         finally:
             self.net.cpu()
-        out = scaler.inverse(scores)
-        return np.exp(out + self._log_prior(ds)) if self.config["log_target"] else out
+        return self._from_learnt(scaler.inverse(scores), ds)
 
     def state_dict(self):
-        state = {} if self.net is None else dict(self.net.state_dict())
-        if self.prior_model is not None:
-            state.update({self.PRIOR_PREFIX + k: v for k, v in self.prior_model.state_dict().items()})
-        return state
-
-    def _restore_prior(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Rebuild the fitted prior from its ``prior.*`` tensors; returns the network's tensors."""
-        mine = {k[len(self.PRIOR_PREFIX):]: v for k, v in state.items() if k.startswith(self.PRIOR_PREFIX)}
-        rest = {k: v for k, v in state.items() if not k.startswith(self.PRIOR_PREFIX)}
-        if self.config["prior"] is None:
-            return rest
-        prior = self._new_prior()
-        prior.target, prior.data_info = self.target, dict(self.data_info)  # the prior reads its own keys only
-        prior._restore(mine)
-        self.prior_model = prior
-        return rest
+        return {**({} if self.net is None else dict(self.net.state_dict())), **self._prior_state()}
 
     def _restore(self, state):
         state = self._restore_prior(state)
