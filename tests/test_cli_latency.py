@@ -77,6 +77,25 @@ def test_predict_latency_matches_the_predictor(onnx_files, tmp_path, capsys, nam
     assert "several platforms" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name, hp", [("kernel-gbdt", {"kernel_costs": True, "log_target": True, "trees": 20,
+                                                       "min_leaf": 1}),
+                                      ("gin", {"epochs": 2, "loss": "mse", "log_target": True, "hidden": 8})])
+def test_predict_latency_gives_real_model_predictors_their_node_features(onnx_files, tmp_path, capsys, name, hp):
+    """Predictors trained on real models read per-node features (and the batch column): predict-latency
+    builds them for the ONNX file as the zoo-latency dataset does."""
+    paths, graphs = onnx_files
+    flops = np.array([g.attrs["flops"] / 1e6 for g in graphs])
+    costs = {"flops": flops, MEMORY_COLUMN: np.array([g.attrs["mem_bytes"] / 1e6 for g in graphs]),
+             "params": np.array([g.attrs["params"] / 1e6 for g in graphs]), "batch": np.ones(len(graphs))}
+    ds = ArchDataset.from_graphs("tiny", [p.name for p in paths], graphs, {"latency": 0.1 + flops, **costs},
+                                 node_features=True)
+    model = models.create(name, seed=0, progress=False, **hp).fit(ds, "latency")
+    ckpt = model.save(tmp_path / name)
+    assert main(["predict-latency", str(paths[3]), "--checkpoint", str(ckpt), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["prediction"] == pytest.approx(model.predict(ds.subset([3]))[0], rel=1e-6) and out["batch"] == 1
+
+
 def test_zoo_jobs_extend_keeps_earlier_jobs():
     two, three = zoo_jobs(2, ["nb201", "resnet"], 0), zoo_jobs(3, ["nb201", "resnet"], 0)
     assert [j for j in three if j in two] == two and len(three) == 6

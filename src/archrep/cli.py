@@ -365,8 +365,9 @@ def _print_kernels(kp, top: int) -> None:
 
 def _onnx_dataset(path: str, model, platform: str | None):
     """The ArchDataset of one ONNX model for ``model`` (a fitted predictor): the checkpoint's op
-    vocabulary, cost columns ``flops`` / ``memory`` (MB of traffic) / ``params`` in millions, and for a
-    model trained on several platforms the platform text as a one-row stacked dataset."""
+    vocabulary, cost columns ``flops`` / ``memory`` (MB of traffic) / ``params`` in millions and
+    ``batch``, the per-node features of real models (as zoo-latency has them), and for a model
+    trained on several platforms the platform text as a one-row stacked dataset."""
     from archrep.data.dataset import ArchDataset
     from archrep.io import from_onnx
     from archrep.latency.stacked import PLATFORM_COLUMN, TEXTS_META
@@ -375,7 +376,7 @@ def _onnx_dataset(path: str, model, platform: str | None):
     graph = from_onnx(path)
     info = model.data_info
     costs = {"flops": graph.attrs["flops"] / 1e6, MEMORY_COLUMN: graph.attrs["mem_bytes"] / 1e6,
-             "params": graph.attrs["params"] / 1e6}
+             "params": graph.attrs["params"] / 1e6, "batch": float(graph.attrs["batch"])}
     targets = {k: [v] for k, v in costs.items()}
     meta = {}
     if info.get("row_platforms"):
@@ -389,8 +390,11 @@ def _onnx_dataset(path: str, model, platform: str | None):
     if unknown:
         raise ArchrepError(f"{path}: ops {unknown} are not in the checkpoint's op vocabulary "
                            f"({', '.join(info['op_vocab'])}); use a predictor trained on ONNX graphs that have them")
+    # the per-node features a model trained on real models reads (its own names; every one otherwise)
+    names = (info.get("node_features") or {}).get("names") or True
     ds = ArchDataset.from_graphs(Path(path).name, [Path(path).name], [graph], targets, op_vocab=info["op_vocab"],
-                                 max_nodes=max(info.get("max_nodes") or 0, graph.num_nodes), meta=meta)
+                                 max_nodes=max(info.get("max_nodes") or 0, graph.num_nodes), meta=meta,
+                                 node_features=names)
     return ds, costs
 
 

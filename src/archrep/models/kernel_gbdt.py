@@ -9,7 +9,9 @@ summed over its nodes, the same sums over all nodes, and the dataset's cost colu
 :data:`COST_COLUMNS` that the training set has, all as log(1 + x); with a ``prior``
 (:mod:`archrep.models.prior`) also the log of the prior's prediction. Trees capture what a sum of
 per-kernel rates cannot: that a conv's cost per FLOP depends on its size, and that a network of
-many tiny kernels is dominated by per-kernel overhead.
+many tiny kernels is dominated by per-kernel overhead. Trees do not extrapolate: a network faster
+or slower than every training network is predicted about as its nearest training networks, so
+train on the range of sizes it will be asked about (or use a ``prior``, which carries the scale).
 
 Fitting is scikit-learn's ``GradientBoostingRegressor`` (squared error, on the target, its log
 with ``log_target``, or its log over the prior's prediction with ``prior``), ``trees`` trees of
