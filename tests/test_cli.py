@@ -35,6 +35,20 @@ def test_data_list_and_pattern(capsys):
     assert code == 0 and "nbgraph-cora" in out and "nb201 " not in out
 
 
+def test_models_list_and_info(capsys):
+    code, out, _ = run(capsys, "models", "list", "kernel-*")
+    assert code == 0 and "kernel-additive" in out and "kernel-gbdt" in out and "gin " not in out
+    code, out, _ = run(capsys, "models", "info", "ledg")
+    assert code == 0 and "random_lm" in out and '{"lm_init": "random"}' in out and "seed" in out
+    code, out, _ = run(capsys, "models", "info", "gin", "--json")
+    info = json.loads(out)
+    assert code == 0 and info["hyperparameters"]["seed"] == 0 and "fgp" in info["variants"]
+    code, _, err = run(capsys, "models", "info", "gim")
+    assert code == 2 and "Did you mean 'gin'" in err
+    code, _, err = run(capsys, "models", "list", "zz*")
+    assert code == 2 and "no predictor matches" in err
+
+
 def test_data_info_json(capsys):
     code, out, _ = run(capsys, "data", "info", "nb201", "--json")
     assert code == 0

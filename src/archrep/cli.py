@@ -2,6 +2,7 @@
 
     archrep demo                       train the baselines on NB201's packaged data, print a table
     archrep data list | info NAME      the registered datasets and what they hold
+    archrep models list | info NAME    the registered predictors, their hyper-parameters and variants
     archrep train --data nb201 --model gin --train-size 781 --seeds 3 --out DIR [--init PRE]
     archrep pretrain --method fgp --data nb201 --encoder gin --out PRE   pre-train an encoder (FGP)
     archrep eval --checkpoint DIR/seed_0 --data nb201
@@ -103,6 +104,44 @@ def cmd_data_list(args) -> int:
 
     rows = [{"name": n, "description": data.DATASETS.get(n).description} for n in data.list_datasets(args.pattern)]
     _print_table(rows, ["name", "description"])
+    return 0
+
+
+def _first_sentence(doc: str | None, width: int = 110) -> str:
+    """The first sentence of a docstring on one line, cut to ``width`` characters."""
+    text = " ".join((doc or "").split())
+    end = text.find(". ")
+    text = text if end < 0 else text[:end + 1]
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
+def cmd_models_list(args) -> int:
+    from archrep import models
+
+    rows = [{"name": n, "variants": ", ".join(v for v in models.variants(n) if v != "default") or "-",
+             "description": _first_sentence(models.MODELS.get(n).__doc__)} for n in models.list_models(args.pattern)]
+    if not rows:
+        raise ArchrepError(f"no predictor matches {args.pattern!r}; 'archrep models list' shows them all")
+    _print_table(rows, ["name", "variants", "description"])
+    return 0
+
+
+def cmd_models_info(args) -> int:
+    from archrep import models
+
+    cls = models.MODELS.get(args.name)  # unknown names list the valid ones
+    info = {"name": args.name, "description": _first_sentence(cls.__doc__),
+            "hyperparameters": models.hyperparameters(args.name), "variants": models.variants(args.name)}
+    if args.json:
+        print(json.dumps(info, indent=1, default=str))
+        return 0
+    print(f"{args.name}: {info['description']}")
+    _print_table([{"hyper-parameter": k, "default": json.dumps(v, default=str),
+                   "choices": ", ".join(map(str, cls.choices.get(k, ())))} for k, v in info["hyperparameters"].items()],
+                 ["hyper-parameter", "default", "choices"])
+    print()
+    _print_table([{"variant": k, "changes": json.dumps(v, default=str) if v else "(the defaults)"}
+                  for k, v in info["variants"].items()], ["variant", "changes"])
     return 0
 
 
@@ -681,22 +720,31 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_arg(d)
     d.set_defaults(func=cmd_demo)
 
-    dp = sub.add_parser("data", help="list datasets or describe one")
-    dsub = dp.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
-    dl = dsub.add_parser("list", help="the registered datasets")
-    dl.add_argument("pattern", nargs="?", default="*", help="shell pattern, e.g. 'nbgraph-*'")
-    dl.set_defaults(func=cmd_data_list)
-    di = dsub.add_parser("info", help="size, targets and provenance of a dataset (builds its cache)")
-    di.add_argument("name")
-    di.add_argument("--json", action="store_true", help="print the summary as JSON")
+    def registry_commands(noun: str, what: str, example: str, info_help: str, list_func, info_func):
+        """``archrep NOUN list [PATTERN]`` and ``archrep NOUN info NAME [--json]``; returns the info parser."""
+        parser = sub.add_parser(noun, help=f"list {what} or describe one")
+        commands = parser.add_subparsers(dest=f"{noun}_command", required=True, metavar="SUBCOMMAND")
+        listing = commands.add_parser("list", help=f"the registered {what}")
+        listing.add_argument("pattern", nargs="?", default="*", help=f"shell pattern, e.g. {example!r}")
+        listing.set_defaults(func=list_func)
+        info = commands.add_parser("info", help=info_help)
+        info.add_argument("name")
+        info.add_argument("--json", action="store_true", help="print as JSON")
+        info.set_defaults(func=info_func)
+        return info
+
+    di = registry_commands("data", "datasets", "nbgraph-*", "size, targets and provenance of a dataset (builds its cache)",
+                           cmd_data_list, cmd_data_info)
     di.add_argument("--refresh", action="store_true", help="rebuild the cache from the raw files")
     data_dir_arg(di)
-    di.set_defaults(func=cmd_data_info)
+    registry_commands("models", "predictors", "kernel-*",
+                      "a predictor's hyper-parameters with their defaults, and its named variants",
+                      cmd_models_list, cmd_models_info)
 
     t = sub.add_parser("train", help="train a predictor over seeds, test it, save checkpoints")
     t.add_argument("--data", required=True, help="dataset name (archrep data list)")
     t.add_argument("--target", help="target name (archrep data info NAME); default: the dataset's default")
-    t.add_argument("--model", required=True, help="predictor name (params, flops, mlp, gin, ...)")
+    t.add_argument("--model", required=True, help="predictor name (archrep models list)")
     t.add_argument("--train-size", type=int, required=True, help="number of training architectures")
     t.add_argument("--protocol", default="space-fraction", choices=["space-fraction", "pool"],
                    help="space-fraction: train on N of a seeded permutation, validate on the next 1,024, "
