@@ -30,7 +30,8 @@ Records (task ``pretraining``): ``dataset``, ``target``, ``protocol`` "pool", ``
 ``method`` = the encoder (also as ``encoder``), ``variant`` = the pre-training label (also as
 ``pretrain``; "fgp+params" with a proxy), ``model_variant``, ``ratio``,
 ``seeds`` / ``model_seeds``, ``<metric>_mean`` / ``_std``, ``pretrain_seconds`` (0 for none),
-``pretrain_epochs``, ``seconds`` (fine-tuning, all runs). Each cell is written as soon as it is
+``pretrain_epochs``, ``pretrain_git_commit`` (the code that pre-trained the cached encoder, when
+its manifest records it), ``seconds`` (fine-tuning, all runs). Each cell is written as soon as it is
 done; ``--resume`` skips cells the results file holds for the same seeds and settings.
 
     python benchmarks/pretraining.py --data-dir ../shared/data
@@ -267,6 +268,7 @@ def main(argv=None) -> int:
                                          metrics=METRICS, progress=False)
                     rec = exp.record(task="pretraining", encoder=encoder, pretrain=pre, model_variant=model_variant,
                                      ratio=ratio, pool_size=pool, pretrain_seconds=seconds,
+                                     pretrain_git_commit=None if init is None else enc.manifest.get("git_commit"),
                                      pretrain_epochs=probe["pretrain_epochs"], pretrain_options=options,
                                      threads=args.threads, train_device=args.device)
                     rec["variant"] = pre  # the cell is (encoder, pre-training), whatever the model variant

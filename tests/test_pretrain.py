@@ -3,6 +3,7 @@ shares, fine-tuning from a pre-trained encoder, and their errors."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 from archrep import cli, experiment, models, pretrain
 from archrep.errors import ArchrepError, DataError, MissingDependencyError, UnknownNameError
 from archrep.models.base import TorchPredictor
+from archrep.results import git_commit
 
 from test_models import nb201_dataset
 
@@ -56,6 +58,7 @@ def test_fgp_lowers_the_flow_loss_and_is_reproducible(ds):
     for k, v in enc.state.items():
         torch.testing.assert_close(again.state[k], v, rtol=0, atol=0)
     m = enc.manifest
+    assert m["git_commit"] == git_commit(Path(pretrain.__file__).parent)  # the code that pre-trained it
     assert m["method"] == "fgp" and m["encoder"] == "gin" and m["encoder_config"]["hidden"] == 16
     assert m["flow_config"]["k"] == 7 and m["dataset"]["fingerprint"] == ds.fingerprint()
     assert m["training"]["epochs"] == 8 and m["seconds"] > 0 and "archrep_version" in m

@@ -23,7 +23,8 @@ setting), seeded shuffling, no schedule. The paper pre-trains 200 epochs; the de
 
 A pre-trained encoder folder holds ``manifest.json`` (method, encoder, its architecture
 config, the dataset with a fingerprint of its graphs, the flow configuration, task options,
-training settings, per-epoch history, seconds, archrep version) and ``encoder.pt`` (a state dict
+training settings, per-epoch history, seconds, archrep version and the git commit of the code that
+pre-trained it, so a cached encoder can be traced to its code) and ``encoder.pt`` (a state dict
 of tensors, read with ``torch.load(weights_only=True)``); no pickled objects.
 """
 from __future__ import annotations
@@ -44,6 +45,7 @@ from archrep.errors import ArchrepError, DataError
 from archrep.models.base import TorchPredictor
 from archrep.pretrain import tasks
 from archrep.pretrain.tasks import TASKS
+from archrep.results import git_commit
 from archrep.train import fit as trainer
 
 FORMAT = "archrep.pretrained_encoder"
@@ -246,7 +248,7 @@ def pretrain(ds: ArchDataset, encoder: str = "gin", method: str = "fgp", *, enco
         "training": {"epochs": epochs, "batch_size": batch_size, "optimizer": "adamw", "lr": lr,
                      "weight_decay": weight_decay},
         "seconds": time.perf_counter() - t0, "final": history[-1], "history": history,
-        "archrep_version": __version__,
+        "archrep_version": __version__, "git_commit": git_commit(Path(__file__).parent),
     }
     return PretrainedEncoder(manifest, net.encoder_state())
 
