@@ -570,10 +570,8 @@ def pretraining_goal_table(ratio: float = 0.01) -> str:
     rows, verdicts = [], {f: [] for f in flows}
     # one row per pre-training length; the autoencoder is compared at the same length as the flows
     cells = list(dict.fromkeys((d, e, n) for d, e, p, n in by if p in flows))
-    datasets = list(dict.fromkeys(d for d, _, _ in cells))
-    encoders = sorted({e for _, e, _ in cells})
-    # grouped by pre-training length, then encoder, datasets in the order the records first name them
-    for dataset, encoder, epochs in sorted(cells, key=lambda c: (c[2], encoders.index(c[1]), datasets.index(c[0]))):
+    # grouped by pre-training length, then encoder, then dataset
+    for dataset, encoder, epochs in sorted(cells, key=lambda c: (c[2], c[1], c[0])):
         base = [by.get((dataset, encoder, "none", None)), by.get((dataset, encoder, "autoencoder", epochs))]
         if None in base:
             continue
