@@ -70,18 +70,19 @@ class KernelGBDT(PriorMixin, Predictor):
         view.data_info = self.data_info
         return view
 
-    def features(self, ds: ArchDataset) -> np.ndarray:
-        """(N, F) float64 feature rows of ``ds`` (module docstring)."""
+    def features(self, ds: ArchDataset, log_prior: np.ndarray | None = None) -> np.ndarray:
+        """(N, F) float64 feature rows of ``ds`` (module docstring); ``log_prior``: the prior's
+        :meth:`_log_prior` of ``ds`` when already computed."""
         parts = [self._kernel_view().features(ds)[:, :-1]]  # without its constant column
         for name in self.data_info["cost_columns"]:
             if name not in ds.targets:
                 raise ArchrepError(f"model {self.name!r} reads the column {name!r}, which dataset {ds.name!r} lacks; "
                                    "use a dataset with the training set's columns")
             parts.append(self._column(ds, name)[:, None])
-        if self.prior_model is not None:
-            parts.append(np.asarray(self._log_prior(ds))[:, None])
-            return np.hstack([np.log1p(np.hstack(parts[:-1])), parts[-1]])
-        return np.log1p(np.hstack(parts))
+        x = np.log1p(np.hstack(parts))
+        if self.prior_model is None:
+            return x
+        return np.hstack([x, np.asarray(self._log_prior(ds) if log_prior is None else log_prior)[:, None]])
 
     @staticmethod
     def _column(ds: ArchDataset, name: str) -> np.ndarray:
@@ -99,7 +100,8 @@ class KernelGBDT(PriorMixin, Predictor):
         self.data_info["cost_columns"] = [c for c in COST_COLUMNS if c in train.targets and c != target
                                           and (np.isfinite(train.targets[c]) & (train.targets[c] >= 0)).all()]
         self._fit_prior(train, target)
-        x, y = self.features(train), self._learnt(train, target)
+        log_prior = self._log_prior(train)
+        x, y = self.features(train, log_prior), self._learnt(train, target, log_prior)
         c = self.config
         base = float(np.mean(y))
         gbr = GradientBoostingRegressor(loss="squared_error", n_estimators=c["trees"], max_depth=c["depth"],
@@ -110,7 +112,8 @@ class KernelGBDT(PriorMixin, Predictor):
 
     def _predict(self, ds):
         t = self.trees
-        x = self.features(ds).astype(np.float32).astype(np.float64)  # the trees split float32 values
+        log_prior = self._log_prior(ds)
+        x = self.features(ds, log_prior).astype(np.float32).astype(np.float64)  # the trees split float32 values
         node = np.broadcast_to(t["offsets"][:-1], (len(x), len(t["offsets"]) - 1)).copy()
         rows = np.arange(len(x))[:, None]
         for _ in range(int(t["max_depth"])):
@@ -120,7 +123,7 @@ class KernelGBDT(PriorMixin, Predictor):
             go_left = x[rows, np.where(inner, t["feature"][node], 0)] <= t["threshold"][node]
             node = np.where(inner, np.where(go_left, t["left"][node], t["right"][node]), node)
         out = t["base"] + self.config["learning_rate"] * t["value"][node].sum(axis=1)
-        return self._from_learnt(out, ds)
+        return self._from_learnt(out, ds, log_prior)
 
     def state_dict(self):
         if self.trees is None:

@@ -59,20 +59,23 @@ class PriorMixin:
     def _fit_prior(self, train: ArchDataset, target: str) -> None:
         self.prior_model = None if self.config["prior"] is None else self._new_prior().fit(train, target)
 
-    def _learnt(self, ds: ArchDataset, target: str) -> np.ndarray:
+    def _learnt(self, ds: ArchDataset, target: str, log_prior: np.ndarray | float | None = None) -> np.ndarray:
         """The values the model learns for ``target``: as they are, or their log (``log_target``)
-        over the prior's prediction."""
+        over the prior's prediction (``log_prior``: :meth:`_log_prior` of ``ds``, when already known)."""
         y = ds.target(target)
         if not self.config["log_target"]:
             return y
         if (y <= 0).any():
             raise ArchrepError(f"model {self.name!r}: log_target=True needs a positive target, but {target!r} of "
                                f"dataset {ds.name!r} has {int((y <= 0).sum())} values <= 0; use log_target=False")
-        return np.log(y) - self._log_prior(ds)
+        return np.log(y) - (self._log_prior(ds) if log_prior is None else log_prior)
 
-    def _from_learnt(self, out: np.ndarray, ds: ArchDataset) -> np.ndarray:
+    def _from_learnt(self, out: np.ndarray, ds: ArchDataset,
+                     log_prior: np.ndarray | float | None = None) -> np.ndarray:
         """Predictions in the target's unit from the learnt values ``out`` on ``ds``."""
-        return np.exp(out + self._log_prior(ds)) if self.config["log_target"] else out
+        if not self.config["log_target"]:
+            return out
+        return np.exp(out + (self._log_prior(ds) if log_prior is None else log_prior))
 
     def _log_prior(self, ds: ArchDataset) -> np.ndarray | float:
         """log of the prior's predictions on ``ds`` (``prior``), or 0 without a prior."""
