@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from archrep.errors import ArchrepError
-from archrep.latency.platform import Platform, detect
-from archrep.latency.profiler import UnsupportedPlatformError, _ort_runner
+from archrep.latency.platform import Platform
+from archrep.latency.profiler import _ort_runner, checked_platform
 
 #: the suffix onnxruntime gives a kernel's execution event in its trace
 _KERNEL_EVENT = "_kernel_time"
@@ -66,7 +66,7 @@ class KernelProfile:
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "kernels": [asdict(k) for k in self.kernels]}
+        return asdict(self)
 
 
 def profile_kernels(model: Any, platform: Platform | None = None, *, example_input: Any = None,
@@ -76,18 +76,12 @@ def profile_kernels(model: Any, platform: Platform | None = None, *, example_inp
     ``model``, ``example_input`` and ``batch`` as for :func:`~archrep.latency.profiler.profile`;
     ``warmup`` untimed runs, then ``repeats`` profiled ones (module docstring).
     """
-    platform = platform or detect()
-    if not isinstance(platform, Platform):
-        raise ArchrepError(f"platform must be an archrep.latency.Platform (from detect()), got "
-                           f"{type(platform).__name__}")
+    platform = checked_platform(platform)
     if platform.runtime != "onnxruntime":
         raise ArchrepError(f"per-kernel profiling reads onnxruntime's trace; platform {platform.id!r} runs "
                            f"{platform.runtime}: use an onnxruntime platform (archrep profile --runtime onnxruntime)")
     if repeats < 1 or warmup < 0:
         raise ArchrepError(f"need repeats >= 1 and warmup >= 0; got repeats={repeats}, warmup={warmup}")
-    reason = platform.unsupported_reason()
-    if reason:
-        raise UnsupportedPlatformError(reason)
     with tempfile.TemporaryDirectory(prefix="archrep-kernels-") as tmp:
         run, n, session = _ort_runner(model, platform, example_input, batch, profile_prefix=str(Path(tmp) / "ort"))
         for _ in range(warmup + repeats):
@@ -99,8 +93,7 @@ def profile_kernels(model: Any, platform: Platform | None = None, *, example_inp
 def _read_trace(events: list[dict], *, skip: int, platform: str, batch: int) -> KernelProfile:
     """The kernel profile of an onnxruntime trace, without its first ``skip`` model runs."""
     runs: list[tuple[float, dict[str, float]]] = []  # (model run us, {kernel: us})
-    ops: dict[str, str] = {}
-    order: dict[str, int] = {}
+    ops: dict[str, str] = {}  # kernel -> op, in execution order
     current: dict[str, float] = {}
     for event in events:
         name = event.get("name", "")
@@ -108,7 +101,6 @@ def _read_trace(events: list[dict], *, skip: int, platform: str, batch: int) -> 
             kernel = name[: -len(_KERNEL_EVENT)]
             current[kernel] = current.get(kernel, 0.0) + float(event["dur"])
             ops.setdefault(kernel, event.get("args", {}).get("op_name", "?"))
-            order.setdefault(kernel, len(order))
         elif event.get("cat") == "Session" and name == "model_run":
             runs.append((float(event["dur"]), current))
             current = {}
@@ -118,7 +110,7 @@ def _read_trace(events: list[dict], *, skip: int, platform: str, batch: int) -> 
                            "ones; this onnxruntime may not write kernel events")
     run_ms = float(np.median([us for us, _ in timed])) / 1e3
     kernels = []
-    for kernel in sorted(order, key=order.get):
+    for kernel in ops:
         ms = float(np.median([k.get(kernel, 0.0) for _, k in timed])) / 1e3
         kernels.append(Kernel(kernel, ops[kernel], ms, ms / run_ms if run_ms > 0 else 0.0))
     return KernelProfile(platform, batch, len(timed), run_ms, tuple(kernels))

@@ -97,17 +97,11 @@ def profile(model: Any, platform: Platform | None = None, *, example_input: Any 
     docstring for the timing protocol. Raises UnsupportedPlatformError when this machine cannot
     run the platform's setting, ModelImportError for a model that cannot be read or run.
     """
-    platform = platform or detect()
-    if not isinstance(platform, Platform):
-        raise ArchrepError(f"platform must be an archrep.latency.Platform (from detect()), got "
-                           f"{type(platform).__name__}")
+    platform = checked_platform(platform)
     if repeats < 3 or warmup < 0 or max_rounds < 1 or warmup_s < 0 or max_spread <= 0:
         raise ArchrepError(f"need repeats >= 3, warmup >= 0, warmup_s >= 0, max_rounds >= 1 and max_spread > 0; "
                            f"got repeats={repeats}, warmup={warmup}, warmup_s={warmup_s}, "
                            f"max_rounds={max_rounds}, max_spread={max_spread}")
-    reason = platform.unsupported_reason()
-    if reason:
-        raise UnsupportedPlatformError(reason)
     if platform.runtime == "onnxruntime":
         run, n, _ = _ort_runner(model, platform, example_input, batch)
     else:
@@ -117,6 +111,19 @@ def profile(model: Any, platform: Platform | None = None, *, example_input: Any 
     return Measurement(median_ms=median, iqr_ms=iqr, min_ms=low, repeats=repeats, warmup=done_warmup,
                        rounds=rounds, platform=platform.id, batch=n,
                        timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+def checked_platform(platform: Platform | None) -> Platform:
+    """``platform`` (default ``detect()``) after checking that it is one this machine can run;
+    UnsupportedPlatformError says why not."""
+    platform = platform or detect()
+    if not isinstance(platform, Platform):
+        raise ArchrepError(f"platform must be an archrep.latency.Platform (from detect()), got "
+                           f"{type(platform).__name__}")
+    reason = platform.unsupported_reason()
+    if reason:
+        raise UnsupportedPlatformError(reason)
+    return platform
 
 
 def _time(run: Callable[[], None], repeats: int, warmup: int, warmup_s: float, max_spread: float,
