@@ -80,7 +80,7 @@ def records(ds, method: str, variant: str, hp: dict, per_seed: list[dict], seeds
                 setting=setting, platform=text, train_size=train_size, train_per_family=args.train_per_family,
                 latency_bin=bin_label(low, high), bin_low_ms=low,
                 bin_high_ms=None if np.isinf(high) else high, runs=len(runs), seeds=seeds,
-                test_size=float(np.mean(sizes)), hyperparameters=hp, **stats))
+                test_size=float(np.mean(sizes)), hyperparameters=hp, **lp.passes_field(ds, t), **stats))
     return recs
 
 

@@ -102,7 +102,7 @@ def records(ds, method: str, variant: str, runs: list[dict], seeds: list[int], l
                 platform=Platform.from_dict(ds.meta["platforms"][setting]).template(), runs=len(runs), seeds=seeds,
                 test_size=int(len(fam) if family == "all" else (fam == family).sum()), train_per_family=cap,
                 mape_mean=float(m.mean()), mape_std=float(m.std()), acc10_mean=float(a.mean()),
-                acc10_std=float(a.std()), mape_best=float(m.min())))
+                acc10_std=float(a.std()), mape_best=float(m.min()), **lp.passes_field(ds, t)))
     return out
 
 

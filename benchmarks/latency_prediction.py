@@ -428,6 +428,7 @@ def zoo_records(ds, protocol: str, method: str, hp: dict, per_seed: list[dict], 
                    "train_size": train_sizes.get(f), "train_per_family": args.train_per_family,
                    "test_size": rs[0]["test_size"] if f != "all" else sum(runs[g][0]["test_size"] for g in fams),
                    "families": fams, "hyperparameters": hp, "rel_spread_median": ds.meta["rel_spread_median"][t],
+                   **passes_field(ds, t),
                    "seconds": float(np.mean(seconds)), **(extra or {})}
             out.append(make_record(TASK, **rec, **run_stats(rs, ("mape", "acc10"))))
     return out
@@ -440,7 +441,8 @@ def _zoo_done(path: Path, ds, protocol: str, method: str, targets: list[str], se
     have = {r.get("target") for r in read_records(path) if r.get("protocol") == protocol and r.get("method") == method
             and r.get("variant") == variant and r.get("dataset") == ds.name and r.get("family") == "all"
             and r.get("seeds") == seeds and r.get("train_per_family") == cap
-            and (train_size is None or r.get("train_size") == train_size)}
+            and (train_size is None or r.get("train_size") == train_size)
+            and r.get("label_passes") == label_passes(ds, r.get("target"))}
     return all(t in have for t in targets)
 
 
@@ -628,17 +630,41 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
 
 
 def add_label_option(parser) -> None:
-    """``--zoo-label``: which statistic of a measurement is the latency label (read by :func:`load_zoo`)."""
+    """``--zoo-label`` / ``--zoo-passes``: which statistic of a measurement is the latency label, and
+    over how many of a model's passes (read by :func:`load_zoo`)."""
     parser.add_argument("--zoo-label", choices=tuple(zoo_latency.STATISTICS), default="median",
                         help="latency label: each measurement's median (default; dataset zoo-latency) or its "
                              "fastest run (min; dataset zoo-latency-min, records under that name)")
+    parser.add_argument("--zoo-passes", type=int, metavar="N",
+                        help="label a model by the median of its first N passes only (default: all stored "
+                             "passes); --zoo-passes 1 gives one-pass labels. Records of labels from several "
+                             "passes carry label_passes (a cell of their own)")
+
+
+def label_passes(ds, target: str) -> int | None:
+    """The most passes behind one label of ``target`` (a record's ``label_passes``), None where every
+    label is one pass (as in every record before several passes were measured)."""
+    most = ds.meta.get("label_passes", {}).get(target, 1)
+    return most if most > 1 else None
+
+
+def passes_field(ds, target: str) -> dict:
+    """``{"label_passes": N}`` for a record on ``target`` whose labels are medians of passes, else
+    ``{}`` (a one-pass record keeps the fields, and so the cell, it had before passes existed)."""
+    passes = label_passes(ds, target)
+    return {"label_passes": passes} if passes else {}
 
 
 def load_zoo(args, ap):
     """The zoo dataset of ``--zoo-file`` (or the package file) labelled by ``--zoo-label``, cut to
     ``--families`` / ``--platforms`` and to the models measured on at least one of those platforms."""
-    ds = (zoo_latency.from_export(args.zoo_file, statistic=args.zoo_label) if args.zoo_file
-          else data.load(zoo_latency.MIN_NAME if args.zoo_label == "min" else zoo_latency.NAME))
+    if args.zoo_passes is not None and args.zoo_passes < 1:
+        ap.error(f"--zoo-passes {args.zoo_passes}: give a number of passes >= 1")
+    if args.zoo_file or args.zoo_passes:
+        ds = zoo_latency.from_export(args.zoo_file or zoo_latency.DEFAULT_FILE, statistic=args.zoo_label,
+                                     passes=args.zoo_passes)
+    else:
+        ds = data.load(zoo_latency.MIN_NAME if args.zoo_label == "min" else zoo_latency.NAME)
     known = zoo_latency.row_families(ds)
     if args.families:
         chosen = [f.strip() for f in args.families.split(",") if f.strip()]

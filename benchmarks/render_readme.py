@@ -233,9 +233,11 @@ def latency_zoo_table() -> str:
     methods = sorted({_label(r) for r in recs},
                      key=lambda m: (order.index(m.split()[0]) if m.split()[0] in order else len(order), m))
     lines = []
-    for dataset, protocol, setting in dict.fromkeys((r["dataset"], r["protocol"], r["setting"]) for r in recs):
+    for dataset, passes, protocol, setting in dict.fromkeys((r["dataset"], r.get("label_passes"), r["protocol"],
+                                                             r["setting"]) for r in recs):
         cell = {(r["family"], _label(r)): r for r in recs
-                if (r["dataset"], r["protocol"], r["setting"]) == (dataset, protocol, setting)}
+                if (r["dataset"], r.get("label_passes"), r["protocol"], r["setting"]) == (dataset, passes, protocol,
+                                                                                          setting)}
         families = sorted({f for f, _ in cell if f != "all"}) + ["all"]
         rows = [["average" if f == "all" else f]
                 + [f"{_pm(cell.get((f, m)), 'mape', '.2f', 100)} / {_pm(cell.get((f, m)), 'acc10', '.1f', 100)}"
@@ -251,12 +253,17 @@ def latency_zoo_table() -> str:
             caps.setdefault(r["train_per_family"] or "all", set()).add(m)
         cap_text = "; ".join((f"up to {c}" if c != "all" else "all") + ("" if len(caps) == 1 else
                              f" for {', '.join(sorted(ms))}") for c, ms in caps.items())
-        label = "" if dataset == "zoo-latency" else f", labels of `{dataset}`"
+        label = ("" if dataset == "zoo-latency" else f", labels of `{dataset}`") + _passes_text(passes)
         lines += [f"**{title}**{label}, platform `{setting}` ({first['platform']}), noise floor (median IQR / median) "
                   f"{first['rel_spread_median'] * 100:.1f} %, {_runs(list(cell.values()))}, training models per "
                   f"family: {cap_text}:", ""]
         lines += _md(["test family"] + [f"{m} MAPE / Acc10" for m in methods], rows) + [""]
     return "\n".join(lines + ["MAPE and Acc(10%) in %, mean ± std over runs (seeds). " + _provenance(recs)])
+
+
+def _passes_text(passes: int | None) -> str:
+    """How a zoo record's labels were measured, for a table title ('' for one pass, the usual)."""
+    return f", labels: the median of up to {passes} measurement passes" if passes else ""
 
 
 def _cap(r: dict) -> float:
@@ -269,7 +276,7 @@ def _fullest_training(recs: list[dict]) -> list[dict]:
     with the largest cap (the smaller ones are a learning curve, :func:`latency_learning_curve_table`)."""
     best: dict = {}
     for r in recs:
-        key = (r["dataset"], r["protocol"], r["setting"], _label(r), r["family"])
+        key = (r["dataset"], r.get("label_passes"), r["protocol"], r["setting"], _label(r), r["family"])
         if key not in best or _cap(r) > _cap(best[key]):
             best[key] = r
     return list(best.values())
@@ -285,7 +292,9 @@ def _mape(r: dict | None, named: bool = False) -> str:
     if r is None:
         return ""
     variant = r.get("variant", "default")
-    return f"{r['mape_mean'] * 100:.2f}" + (f" ({variant})" if named and variant != "default" else "")
+    names = ([variant] if variant != "default" else []) + (
+        [f"{r['label_passes']}-pass labels"] if r.get("label_passes") else [])
+    return f"{r['mape_mean'] * 100:.2f}" + (f" ({', '.join(names)})" if named and names else "")
 
 
 def latency_goal_table() -> str:
@@ -328,7 +337,8 @@ def latency_goal_table() -> str:
                            "kernel-additive (not in the goal)", "kernel-gbdt (ours, not in the goal)",
                            "zero-shot ledg", "flops-linear (transfer)", "below it"], rows)
                       + ["", "MAPE and Acc(10%) in %, average over the families, mean over runs; each predictor's "
-                         "best variant (named when not the paper's). " + _provenance(cells)])
+                         "best variant (named when not the paper's, with its labels' passes when several). "
+                         + _provenance(cells)])
 
 
 def latency_learning_curve_table() -> str:
@@ -338,7 +348,8 @@ def latency_learning_curve_table() -> str:
             and r.get("dataset") == "zoo-latency"]
     runs = {}
     for r in recs:
-        runs.setdefault((r["setting"], _label(r)), {})[_cap(r)] = r
+        method = _label(r) + (f", {r['label_passes']}-pass labels" if r.get("label_passes") else "")
+        runs.setdefault((r["setting"], method), {})[_cap(r)] = r
     runs = {k: v for k, v in runs.items() if len(v) > 1}
     if not runs:
         return _missing("latency_prediction.py --protocols in-domain --train-per-family N (several N)")
@@ -350,6 +361,29 @@ def latency_learning_curve_table() -> str:
                          rows, left=2)
                      + ["", f"In-domain MAPE % (average over families), mean ± std over {_runs(cells)}. "
                         + _provenance(cells)])
+
+
+def latency_passes_table() -> str:
+    """The same zoo cells with one-pass labels and with labels that are the median of several passes
+    (``--zoo-passes``): one row per (protocol, platform, method, cap) measured both ways."""
+    recs = [r for r in _load("latency_prediction") if r.get("dataset") == "zoo-latency" and r.get("family") == "all"
+            and r.get("protocol") in ("in-domain", "leave-family-out")]
+    cells: dict = {}
+    for r in recs:
+        key = (r["protocol"], r["setting"], _label(r), r.get("train_per_family") or "all")
+        cells.setdefault(key, {})[r.get("label_passes") or 1] = r
+    cells = {k: v for k, v in cells.items() if len(v) > 1}
+    if not cells:
+        return _missing("latency_prediction.py --protocols in-domain --zoo-passes 1 (on a file with several passes)")
+    passes = sorted({n for v in cells.values() for n in v})
+    rows = [[protocol, f"`{setting}`", method, cap] + [
+        f"{_pm(v.get(n), 'mape', '.2f', 100)} / {_pm(v.get(n), 'acc10', '.1f', 100)}" if n in v else "" for n in passes]
+        for (protocol, setting, method, cap), v in sorted(cells.items())]
+    used = [r for v in cells.values() for r in v.values()]
+    return "\n".join(_md(["protocol", "platform", "method", "training models per family"]
+                         + [f"labels of {n} pass{'es' if n > 1 else ''}: MAPE / Acc10" for n in passes], rows, left=4)
+                     + ["", f"MAPE / Acc(10%) in %, average over families, mean ± std over {_runs(used)}; the same "
+                        "splits and seeds, train and test labels both from the passes named. " + _provenance(used)])
 
 
 def latency_error_table() -> str:
@@ -420,11 +454,13 @@ def zoo_dataset_table() -> str:
         rows.append([f"`{setting}`", a["platform"], a["n_models"], a["families"], f"{counts[0]}–{counts[-1]}",
                      f"{a['latency_ms_min']:.2f} / {a['latency_ms_median']:.1f} / {a['latency_ms_max']:.0f}",
                      f"{min(r['latency_span'] for r in fams):,.0f}×", f"{100 * a['rel_spread_median']:.1f} %",
-                     f"{a['rounds_mean']:.2f}"])
+                     f"{a['rounds_mean']:.2f}", f"{a.get('passes_mean', 1):.2f}",
+                     f"{100 * a['one_pass_mape']:.2f} %" if "one_pass_mape" in a else ""])
     first = recs[0]
     return "\n".join(_md(["platform", "description", "models", "families", "models per family",
                            "latency ms (min / median / max)", "smallest family span (max / min)",
-                           "noise floor (median IQR / median)", "timed rounds (mean)"], rows, left=2)
+                           "noise floor (median IQR / median)", "timed rounds (mean)", "passes (mean)",
+                           "one pass vs the median of the others (MAPE)"], rows, left=2)
                       + ["", f"`{first['file']}`: {first['file_mb']:.2f} MB, {first['graphs']:,} graphs; plot: "
                          "`benchmarks/results/zoo_latency_ranges.png`. " + _provenance(recs)])
 
@@ -675,6 +711,7 @@ TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_ta
           "flow_surrogate": flow_table, "enumeration": enumeration_table, "latency_prediction": latency_table,
           "latency_zoo": latency_zoo_table, "latency_goal": latency_goal_table,
           "latency_learning_curve": latency_learning_curve_table,
+          "latency_passes": latency_passes_table,
           "latency_error": latency_error_table, "latency_platforms": latency_platforms_table,
           "profiling_cost": profiling_cost_table, "zoo_dataset": zoo_dataset_table,
           "latency_retest": latency_retest_table, "latency_label_noise": latency_label_noise_table,

@@ -9,7 +9,10 @@ without building any graph and writes, per platform and family and per platform 
 _median / _max``, ``latency_span`` (max / min), ``rel_spread_median`` (median IQR / median, the
 noise floor), ``rounds_mean`` (timed rounds; a noisy round is measured again) and ``passes_mean``
 (measurements per model; a model measured in several passes counts once, with the medians of its
-passes, as the dataset labels it), plus the file's
+passes, as the dataset labels it), and where models were measured in several passes
+``multi_pass_models`` and ``one_pass_mape`` (the mean over them of |one pass - the median of
+its other passes| / that median: how far a one-pass label lies from the label the other passes
+give, the label noise that several passes average away), plus the file's
 ``file`` (its name), ``file_mb`` and ``graphs``. README numbers about the dataset come from these records.
 
     python benchmarks/zoo_dataset.py
@@ -58,20 +61,25 @@ def read_zoo(path: Path) -> tuple[dict[str, Platform], dict[str, dict[str, list[
 
 def merge_passes(recs: list[dict]) -> dict:
     """One model's passes on one platform as one row: the medians of their median and IQR (the
-    dataset's label and noise), their mean rounds and how many there are."""
-    return {"median_ms": float(np.median([float(r["median_ms"]) for r in recs])),
-            "iqr_ms": float(np.median([float(r["iqr_ms"]) for r in recs])),
-            "rounds": float(np.mean([float(r["rounds"]) for r in recs])), "passes": len(recs)}
+    dataset's label and noise), their mean rounds, how many there are and, for several, the mean
+    relative distance of one pass from the median of the others (``one_pass_ape``)."""
+    ms = np.array([float(r["median_ms"]) for r in recs])
+    others = [np.median(np.delete(ms, j)) for j in range(len(ms))] if len(ms) > 1 else []
+    return {"median_ms": float(np.median(ms)), "iqr_ms": float(np.median([float(r["iqr_ms"]) for r in recs])),
+            "rounds": float(np.mean([float(r["rounds"]) for r in recs])), "passes": len(recs),
+            "one_pass_ape": float(np.mean([abs(m - o) / o for m, o in zip(ms, others)])) if others else None}
 
 
 def summary(rows: list[dict]) -> dict:
     ms = np.array([float(r["median_ms"]) for r in rows])
     spread = np.array([float(r["iqr_ms"]) for r in rows]) / ms
+    multi = [r["one_pass_ape"] for r in rows if r["one_pass_ape"] is not None]
     return {"n_models": len(rows), "latency_ms_min": float(ms.min()), "latency_ms_median": float(np.median(ms)),
             "latency_ms_max": float(ms.max()), "latency_span": float(ms.max() / ms.min()),
             "rel_spread_median": float(np.median(spread)),
             "rounds_mean": float(np.mean([r["rounds"] for r in rows])),
-            "passes_mean": float(np.mean([r["passes"] for r in rows]))}
+            "passes_mean": float(np.mean([r["passes"] for r in rows])),
+            **({"multi_pass_models": len(multi), "one_pass_mape": float(np.mean(multi))} if multi else {})}
 
 
 def plot(measured: dict[str, dict[str, list[dict]]], out: Path) -> None:
@@ -115,8 +123,9 @@ def main(argv=None) -> int:
                                     graphs=graphs, file=path.name, file_mb=round(file_mb, 2), **summary(rows)))
         a = recs[-1]
         print(f"{pid:28s} {a['n_models']:5d} models, {len(by_family)} families, latency "
-              f"{a['latency_ms_min']:.2f}-{a['latency_ms_max']:.0f} ms, noise floor {100 * a['rel_spread_median']:.1f} %",
-              flush=True)
+              f"{a['latency_ms_min']:.2f}-{a['latency_ms_max']:.0f} ms, noise floor {100 * a['rel_spread_median']:.1f} %"
+              + (f", one pass vs the others {100 * a['one_pass_mape']:.2f} % MAPE ({a['multi_pass_models']} models)"
+                 if "one_pass_mape" in a else ""), flush=True)
     results = Path(args.results)
     write_records(results / f"{TASK}.json", recs)
     plot(measured, results / PLOT)

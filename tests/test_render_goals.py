@@ -90,3 +90,23 @@ def test_latency_goal_table_compares_ledgs_best_variant_with_each_baseline(tmp_p
     assert rows[0] == ["`p@1`", "2.00 / 96.0", "met", "12.00 (residual)", "22.00", "15.00", "13.00 (residual)",
                        "met", "11.00 (pooled)", "10.00", "40.00", "35.00", "missed"]
     assert rows[1] == ["`q@2`", "10.00 / 50.0", "missed"] + [""] * 10
+
+
+def test_labels_of_several_passes_are_a_cell_of_their_own(tmp_path):
+    """One-pass and three-pass records of one cell stand side by side; neither hides the other."""
+    one = _zoo("in-domain", "ledg", 0.08, "residual") | {"mape_std": 0.01, "acc10_std": 0.02, "runs": 3,
+                                                          "mape_best": 0.07, "acc10_best": 0.6, "platform": "P",
+                                                          "rel_spread_median": 0.02}
+    three = one | {"label_passes": 3, "mape_mean": 0.06, "acc10_mean": 0.7}
+    alone = one | {"method": "kernel-gbdt", "variant": "default"}  # one-pass only: no row
+    (tmp_path / "latency_prediction.json").write_text(json.dumps([one, three, alone]))
+    render = _render()
+    render.RESULTS = tmp_path
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in render.latency_passes_table().splitlines()
+            if line.startswith("| in-domain")]
+    assert rows == [["in-domain", "`p@1`", "ledg (residual)", "100", "8.00 ± 1.00 / 50.0 ± 2.0",
+                     "6.00 ± 1.00 / 70.0 ± 2.0"]]
+    goal = [line for line in render.latency_goal_table().splitlines() if line.startswith("| `p@1`")]
+    assert "6.00 (residual, 3-pass labels) / 70.0" in goal[0]
+    zoo = render.latency_zoo_table()
+    assert zoo.count("**In-domain") == 2 and zoo.count("the median of up to 3 measurement passes") == 1

@@ -498,6 +498,27 @@ def test_a_model_measured_in_passes_is_one_row_labelled_by_their_median(store_fi
         1 + 2 / 6)
     assert recs[PLATFORM.id, "nb201"]["latency_ms_max"] == pytest.approx(ds.targets[TARGETS[0]][
         zoo_latency.row_families(ds) == "nb201"].max())
+    # one pass against the median of the other two: |1 - 4| / 4, |5 - 2| / 2, |3 - 3| / 3
+    assert recs[PLATFORM.id, "nb201"]["multi_pass_models"] == 1 and "multi_pass_models" not in recs[PLATFORMS[1].id, "all"]
+    assert recs[PLATFORM.id, "nb201"]["one_pass_mape"] == pytest.approx((3 / 4 + 3 / 2 + 0) / 3)
+    first = zoo_latency.from_export(out, passes=1)  # the first pass only: the one-pass labels
+    assert first.meta["label_passes"] == dict.fromkeys(TARGETS, 1) and ds.meta["label_passes"][TARGETS[0]] == 3
+    assert np.array_equal(first.targets[TARGETS[0]], zoo_latency.from_export(store_file[1]).targets[TARGETS[0]])
+    two = zoo_latency.from_export(out, passes=2)
+    assert two.targets[TARGETS[0]][row] == pytest.approx(3 * first.targets[TARGETS[0]][row])  # median of 1 and 5 times
+    with pytest.raises(ArchrepError, match="whole number >= 1"):
+        zoo_latency.from_export(out, passes=0)
+    # the benchmark: one-pass and three-pass labels are two cells; --resume tells them apart
+    lp = _script("latency_prediction")
+    argv = ["--protocols", "in-domain", "--zoo-file", str(out), "--quick", "--methods", "flops-linear",
+            "--results", str(tmp_path), "--resume"]
+    assert lp.main(argv) == 0 and lp.main(argv + ["--zoo-passes", "1"]) == 0
+    recs = [r for r in json.loads((tmp_path / "latency_prediction.json").read_text()) if r["family"] == "all"]
+    assert sorted((r["target"], r.get("label_passes", 1)) for r in recs) == [(TARGETS[0], 1), (TARGETS[0], 3),
+                                                                              (TARGETS[1], 1)]
+    assert all("label_passes" not in r for r in recs if r["target"] == TARGETS[1])  # one pass: as before
+    n = len(json.loads((tmp_path / "latency_prediction.json").read_text()))
+    assert lp.main(argv) == 0 and len(json.loads((tmp_path / "latency_prediction.json").read_text())) == n
 
 
 def test_error_analysis_bins_the_in_domain_errors_by_latency(store_file, tmp_path, capsys):

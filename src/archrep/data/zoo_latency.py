@@ -35,7 +35,8 @@ column-reading predictors through the cost columns.
 **meta**: ``settings`` (latency target -> platform id), ``platforms`` (platform id -> descriptor,
 :meth:`Platform.to_dict`), ``families``, ``rel_spread_median`` (per latency target, the median
 of IQR / median over its measurements: the noise floor of any error measured on it),
-``passes_mean`` (per latency target, the mean number of passes behind a label), ``dropped`` and
+``passes_mean`` (per latency target, the mean number of passes behind a label), ``label_passes``
+(per latency target, the most passes behind one label), ``dropped`` and
 ``sources``.
 
 :func:`stack_platforms` turns the dataset into rows per (architecture, platform), the stacked
@@ -62,7 +63,7 @@ NAME = "zoo-latency"
 MIN_NAME = "zoo-latency-min"
 #: label statistic -> (measurement column, how the target's description names it)
 STATISTICS = {"median": ("median_ms", "median latency (ms)"), "min": ("min_ms", "fastest-run latency (ms)")}
-VERSION = "3"
+VERSION = "4"
 DEFAULT_FILE = Path(__file__).resolve().parent / "files" / "zoo_latency.jsonl.xz"
 FAMILY_COLUMN = "family_index"
 #: stacked datasets: index of each row's platform into ``meta["platform_settings"]`` (latency targets)
@@ -90,23 +91,28 @@ def platform_targets(platform_ids: Sequence[str]) -> dict[str, str]:
     return {pid: name(pid) if t in clash else t for pid, t in short.items()}
 
 
-def from_export(path: str | Path, name: str | None = None, statistic: str = "median") -> ArchDataset:
+def from_export(path: str | Path, name: str | None = None, statistic: str = "median",
+                passes: int | None = None) -> ArchDataset:
     """The dataset (module docstring) of a :meth:`LatencyStore.export` file at ``path``.
 
     ``statistic``: the latency label, "median" (default) or "min" (the kept round's fastest run);
-    ``name`` defaults to :data:`NAME` or :data:`MIN_NAME` after it. A file that is missing, not an
-    export, damaged, or that holds no measured zoo model raises one DataError naming it and the
-    command that writes it.
+    ``name`` defaults to :data:`NAME` or :data:`MIN_NAME` after it. ``passes``: label a model by
+    its first ``passes`` passes only (default: every stored pass), e.g. 1 to compare one-pass
+    labels with multi-pass ones on the same file. A file that is missing, not an export, damaged,
+    or that holds no measured zoo model raises one DataError naming it and the command that writes it.
     """
     if statistic not in STATISTICS:
         raise ArchrepError(f"statistic {statistic!r} is not a latency label; use one of {', '.join(STATISTICS)}")
+    if passes is not None and (isinstance(passes, bool) or not isinstance(passes, int) or passes < 1):
+        raise ArchrepError(f"passes={passes!r}: give a whole number >= 1 (the first passes that label a model), "
+                           "or None for all")
     measure, label = STATISTICS[statistic]
     name = name or (NAME if statistic == "median" else MIN_NAME)
     path = Path(path)
     platforms: dict[str, Platform] = {}
     graphs: dict[str, tuple[int, str | None, str]] = {}  # hash -> (line, family, graph JSON)
-    # (hash, batch) -> {pid: [(ms, spread) of each pass]}
-    measured: dict[tuple[str, int], dict[str, list[tuple[float, float]]]] = {}
+    # (hash, batch) -> {pid: [(pass index, ms, spread) of each pass]}
+    measured: dict[tuple[str, int], dict[str, list[tuple[int, float, float]]]] = {}
     for lineno, table, rec in read_export(path):
         where = f"{path}, line {lineno}"
         try:
@@ -117,7 +123,8 @@ def from_export(path: str | Path, name: str | None = None, statistic: str = "med
             else:
                 ms = _positive(rec[measure], where)
                 measured.setdefault((rec["graph_hash"], int(rec["batch"])), {}).setdefault(
-                    rec["platform_id"], []).append((ms, float(rec["iqr_ms"]) / _positive(rec["median_ms"], where)))
+                    rec["platform_id"], []).append((int(rec["pass_index"]), ms,
+                                                    float(rec["iqr_ms"]) / _positive(rec["median_ms"], where)))
         except (KeyError, TypeError, ValueError, ArchrepError) as exc:
             raise DataError(f"{where}: malformed {table} record ({type(exc).__name__}: {exc}); export the "
                             "store again") from None
@@ -140,10 +147,14 @@ def from_export(path: str | Path, name: str | None = None, statistic: str = "med
                 parsed[h] = ArchGraph.from_json(text)
             except ArchrepError as exc:
                 raise DataError(f"{path}, line {lineno}: graph {h} cannot be read ({exc})") from None
-    passes = [measured[(h, b)] for _, h, b in rows]
-    # one (label, spread, passes) per row and platform: the median over the passes
-    kept = [{p: (float(np.median([ms for ms, _ in v])), float(np.median([sp for _, sp in v])), len(v))
-             for p, v in by_platform.items()} for by_platform in passes]
+    # one (label, spread, passes) per row and platform: the median over its (first ``passes``) passes
+    kept = []
+    for _, h, b in rows:
+        row = {}
+        for p, v in measured[(h, b)].items():
+            v = sorted(v)[:passes]
+            row[p] = (float(np.median([ms for _, ms, _ in v])), float(np.median([sp for _, _, sp in v])), len(v))
+        kept.append(row)
     used = sorted({p for v in kept for p in v})
     column = platform_targets(used)
     families = sorted({f for f, _, _ in rows})
@@ -158,6 +169,7 @@ def from_export(path: str | Path, name: str | None = None, statistic: str = "med
     meta = {"statistic": statistic, "settings": {column[p]: p for p in used}, "platforms": {p: platforms[p].to_dict() for p in used},
             "families": families, "rel_spread_median": spread,
             "passes_mean": {column[p]: float(np.mean([v[p][2] for v in kept if p in v])) for p in used},
+            "label_passes": {column[p]: max(v[p][2] for v in kept if p in v) for p in used},
             "dropped": {"without_family": sum(graphs[h][1] is None for h, _ in measured)},
             "sources": {"export": str(path)}}
     return ArchDataset.from_graphs(name, [f"{h}-b{b}" for _, h, b in rows],
