@@ -105,14 +105,19 @@ def train_size(pool: int, ratio: float) -> int:
 def pretrained_encoder(ds, encoder: str, method: str, options: dict, settings: dict, cache: Path,
                        device: str = "cpu"):
     """The pre-trained encoder folder (and encoder) of this (dataset, encoder, method, options,
-    settings), pre-training it on ``device`` unless the cache already holds it (from any device)."""
+    settings), pre-training it on ``device`` unless the cache already holds it (from any device) from
+    this :data:`archrep.pretrain.REVISION` of the pre-training code."""
     variant, cfg = ENCODERS[encoder]
     key = {"fingerprint": ds.fingerprint(), "encoder": encoder, "variant": variant, "cfg": cfg, "method": method,
            "options": options, **settings}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     folder = cache / f"{ds.name}-{encoder}-{method}-{digest}"
     try:
-        return folder, pretrain.load(folder)
+        cached = pretrain.load(folder)
+        if cached.manifest.get("revision", 1) == pretrain.REVISION:
+            return folder, cached
+        print(f"  {folder.name}: pre-trained by revision {cached.manifest.get('revision', 1)} of the pre-training "
+              f"code, this is {pretrain.REVISION}: pre-training again", flush=True)
     except ArchrepError:
         pass
     t0 = time.perf_counter()

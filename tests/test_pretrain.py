@@ -184,3 +184,30 @@ def test_cli_pretrain_then_fine_tune(tmp_path, capsys):
     code = cli.main(["train", "--data", "nb201", "--model", "gin", "--train-size", "20", "--init", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "archrep pretrain --out" in err
+
+
+def test_the_benchmark_cache_pretrains_again_for_a_newer_revision(ds, tmp_path, monkeypatch):
+    """An encoder cached by older pre-training code (a lower manifest revision, or none) is not served."""
+    import importlib.util
+
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(benchmarks))  # the script imports plotting.py beside it
+    spec = importlib.util.spec_from_file_location("pretraining_bench", benchmarks / "pretraining.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    settings = {"epochs": 1, "batch_size": 32, "seed": 0}
+    calls = []
+    real = pretrain.pretrain
+    monkeypatch.setattr(pretrain, "pretrain", lambda *a, **k: calls.append(1) or real(*a, **k))
+    folder, enc = bench.pretrained_encoder(ds, "gin", "fgp", {}, settings, tmp_path)
+    assert enc.manifest["revision"] == pretrain.REVISION and len(calls) == 1
+    assert bench.pretrained_encoder(ds, "gin", "fgp", {}, settings, tmp_path)[0] == folder and len(calls) == 1
+    manifest = json.loads((folder / pretrain.MANIFEST).read_text())
+    del manifest["revision"]  # written before revisions: revision 1
+    (folder / pretrain.MANIFEST).write_text(json.dumps(manifest))
+    bench.pretrained_encoder(ds, "gin", "fgp", {}, settings, tmp_path)
+    assert len(calls) == 1
+    monkeypatch.setattr(pretrain, "REVISION", pretrain.REVISION + 1)
+    _, again = bench.pretrained_encoder(ds, "gin", "fgp", {}, settings, tmp_path)
+    assert len(calls) == 2 and again.manifest["revision"] == pretrain.REVISION
+    assert pretrain.load(folder).manifest["revision"] == pretrain.REVISION

@@ -23,8 +23,8 @@ setting), seeded shuffling, no schedule. The paper pre-trains 200 epochs; the de
 
 A pre-trained encoder folder holds ``manifest.json`` (method, encoder, its architecture
 config, the dataset with a fingerprint of its graphs, the flow configuration, task options,
-training settings, per-epoch history, seconds, archrep version and the git commit of the code that
-pre-trained it, so a cached encoder can be traced to its code) and ``encoder.pt`` (a state dict
+training settings, per-epoch history, seconds, archrep version and the git commit and
+:data:`REVISION` of the code that pre-trained it, so a cached encoder can be traced to its code) and ``encoder.pt`` (a state dict
 of tensors, read with ``torch.load(weights_only=True)``); no pickled objects.
 """
 from __future__ import annotations
@@ -56,6 +56,11 @@ MANIFEST, WEIGHTS = "manifest.json", "encoder.pt"
 DEFAULT_EPOCHS = 50
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_LR, DEFAULT_WEIGHT_DECAY = 1e-3, 1e-6
+#: what the pre-training code learns, in the manifest as ``revision``: bump it with any change to a
+#: pretext task, an encoder or the training loop that changes the weights a run gives, so that a
+#: cache of pre-trained encoders (benchmarks/pretraining.py) stops serving encoders of older code.
+#: Manifests written before revisions existed read as 1.
+REVISION = 1
 
 
 def _positive_int(value, what: str) -> int:
@@ -248,7 +253,7 @@ def pretrain(ds: ArchDataset, encoder: str = "gin", method: str = "fgp", *, enco
         "training": {"epochs": epochs, "batch_size": batch_size, "optimizer": "adamw", "lr": lr,
                      "weight_decay": weight_decay},
         "seconds": time.perf_counter() - t0, "final": history[-1], "history": history,
-        "archrep_version": __version__, "git_commit": git_commit(Path(__file__).parent),
+        "archrep_version": __version__, "git_commit": git_commit(Path(__file__).parent), "revision": REVISION,
     }
     return PretrainedEncoder(manifest, net.encoder_state())
 
