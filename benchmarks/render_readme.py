@@ -378,7 +378,7 @@ def latency_passes_table() -> str:
     passes = sorted({n for v in cells.values() for n in v})
     rows = [[protocol, f"`{setting}`", method, cap] + [
         f"{_pm(v.get(n), 'mape', '.2f', 100)} / {_pm(v.get(n), 'acc10', '.1f', 100)}" if n in v else "" for n in passes]
-        for (protocol, setting, method, cap), v in sorted(cells.items())]
+        for (protocol, setting, method, cap), v in sorted(cells.items(), key=lambda kv: tuple(map(str, kv[0])))]
     used = [r for v in cells.values() for r in v.values()]
     return "\n".join(_md(["protocol", "platform", "method", "training models per family"]
                          + [f"labels of {n} pass{'es' if n > 1 else ''}: MAPE / Acc10" for n in passes], rows, left=4)
