@@ -442,7 +442,7 @@ def _zoo_done(path: Path, ds, protocol: str, method: str, targets: list[str], se
             and r.get("variant") == variant and r.get("dataset") == ds.name and r.get("family") == "all"
             and r.get("seeds") == seeds and r.get("train_per_family") == cap
             and (train_size is None or r.get("train_size") == train_size)
-            and r.get("label_passes") == label_passes(ds, r.get("target"))}
+            and r.get("label_passes") == passes_field(ds, r.get("target")).get("label_passes")}
     return all(t in have for t in targets)
 
 
@@ -641,18 +641,11 @@ def add_label_option(parser) -> None:
                              "passes carry label_passes (a cell of their own)")
 
 
-def label_passes(ds, target: str) -> int | None:
-    """The most passes behind one label of ``target`` (a record's ``label_passes``), None where every
-    label is one pass (as in every record before several passes were measured)."""
-    most = ds.meta.get("label_passes", {}).get(target, 1)
-    return most if most > 1 else None
-
-
 def passes_field(ds, target: str) -> dict:
-    """``{"label_passes": N}`` for a record on ``target`` whose labels are medians of passes, else
-    ``{}`` (a one-pass record keeps the fields, and so the cell, it had before passes existed)."""
-    passes = label_passes(ds, target)
-    return {"label_passes": passes} if passes else {}
+    """``{"label_passes": N}`` for a record on ``target`` whose labels are medians of up to N > 1
+    passes, else ``{}`` (a one-pass record keeps the fields, and so the cell, it had before passes existed)."""
+    most = ds.meta.get("label_passes", {}).get(target, 1)
+    return {"label_passes": most} if most > 1 else {}
 
 
 def load_zoo(args, ap):

@@ -114,9 +114,9 @@ def pretrained_encoder(ds, encoder: str, method: str, options: dict, settings: d
     folder = cache / f"{ds.name}-{encoder}-{method}-{digest}"
     try:
         cached = pretrain.load(folder)
-        if cached.manifest.get("revision", 1) == pretrain.REVISION:
+        if cached.revision == pretrain.REVISION:
             return folder, cached
-        print(f"  {folder.name}: pre-trained by revision {cached.manifest.get('revision', 1)} of the pre-training "
+        print(f"  {folder.name}: pre-trained by revision {cached.revision} of the pre-training "
               f"code, this is {pretrain.REVISION}: pre-training again", flush=True)
     except ArchrepError:
         pass

@@ -261,6 +261,11 @@ def latency_zoo_table() -> str:
     return "\n".join(lines + ["MAPE and Acc(10%) in %, mean ± std over runs (seeds). " + _provenance(recs)])
 
 
+def _passes_note(r: dict) -> str:
+    """'3-pass labels' for a record labelled by the median of several passes, '' for one pass."""
+    return f"{r['label_passes']}-pass labels" if r.get("label_passes") else ""
+
+
 def _passes_text(passes: int | None) -> str:
     """How a zoo record's labels were measured, for a table title ('' for one pass, the usual)."""
     return f", labels: the median of up to {passes} measurement passes" if passes else ""
@@ -292,8 +297,7 @@ def _mape(r: dict | None, named: bool = False) -> str:
     if r is None:
         return ""
     variant = r.get("variant", "default")
-    names = ([variant] if variant != "default" else []) + (
-        [f"{r['label_passes']}-pass labels"] if r.get("label_passes") else [])
+    names = [n for n in (variant if variant != "default" else "", _passes_note(r)) if n]
     return f"{r['mape_mean'] * 100:.2f}" + (f" ({', '.join(names)})" if named and names else "")
 
 
@@ -348,7 +352,7 @@ def latency_learning_curve_table() -> str:
             and r.get("dataset") == "zoo-latency"]
     runs = {}
     for r in recs:
-        method = _label(r) + (f", {r['label_passes']}-pass labels" if r.get("label_passes") else "")
+        method = ", ".join(n for n in (_label(r), _passes_note(r)) if n)
         runs.setdefault((r["setting"], method), {})[_cap(r)] = r
     runs = {k: v for k, v in runs.items() if len(v) > 1}
     if not runs:

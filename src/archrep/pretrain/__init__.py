@@ -87,6 +87,11 @@ class PretrainedEncoder:
         """The architecture hyper-parameters the encoder was built with."""
         return dict(self.manifest["encoder_config"])
 
+    @property
+    def revision(self) -> int:
+        """The :data:`REVISION` of the code that pre-trained it (1 for manifests written before revisions)."""
+        return int(self.manifest.get("revision", 1))
+
     def _where(self) -> str:
         return f"pre-trained encoder {self.path!r}" if self.path else "the pre-trained encoder"
 
