@@ -62,7 +62,11 @@ its text.
 Model zoo across platforms (``zero-shot-platform``, ``few-shot-platform``): each platform P in turn is
 held out; the in-domain split (same seeds, same cap) gives the training architectures, measured
 on the other platforms only, and the test architectures, scored on P (only models measured on
-every platform are used, so every fold tests the same models).
+every platform are used, so every fold tests the same models). ``--hold-out machine`` holds out
+P's whole machine instead (:attr:`archrep.latency.platform.Platform.machine_id`): the fits see
+only the platforms of other machines (their records carry ``held_out_by`` and
+``train_platforms``), which is zero-shot to unseen hardware rather than to an unseen setting of
+seen hardware.
 
 * ``zero-shot-platform`` (zero-shot): ``ledg`` fitted on the seen platforms stacked, predicting P from
   P's text alone; ``flops-linear`` (variant ``transfer``): one power law fitted on all seen
@@ -88,6 +92,8 @@ to a cell on the same machine trains only the new seeds.
     python benchmarks/latency_prediction.py --protocols in-domain --methods tart --device cuda --worker-seeds 3
     python benchmarks/latency_prediction.py --protocols in-domain --methods tart --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols zero-shot-platform,few-shot-platform --seeds 5 --resume
+    python benchmarks/latency_prediction.py --protocols zero-shot-platform,few-shot-platform --hold-out machine \
+        --platforms ort-cpu-fp32-t1@b91ad0e6,...,ort-cpu-fp32-t1@6e5ca245 --seeds 3 --resume
 """
 from __future__ import annotations
 
@@ -435,14 +441,15 @@ def zoo_records(ds, protocol: str, method: str, hp: dict, per_seed: list[dict], 
 
 
 def _zoo_done(path: Path, ds, protocol: str, method: str, targets: list[str], seeds: list[int], cap: int,
-              variant: str = "default", train_size: int | None = None) -> bool:
+              variant: str = "default", train_size: int | None = None, train_platforms: list[str] | None = None) -> bool:
     """Whether the results file has this cell for every target, with these seeds and this cap
-    (``--train-per-family``) on training models per family."""
+    (``--train-per-family``) on training models per family (and, where given, these training platforms)."""
     have = {r.get("target") for r in read_records(path) if r.get("protocol") == protocol and r.get("method") == method
             and r.get("variant") == variant and r.get("dataset") == ds.name and r.get("family") == "all"
             and r.get("seeds") == seeds and r.get("train_per_family") == cap
             and (train_size is None or r.get("train_size") == train_size)
-            and r.get("label_passes") == passes_field(ds, r.get("target")).get("label_passes")}
+            and r.get("label_passes") == passes_field(ds, r.get("target")).get("label_passes")
+            and r.get("train_platforms") == train_platforms}
     return all(t in have for t in targets)
 
 
@@ -509,9 +516,10 @@ def calibrated(variant: str) -> str:
 
 
 def platform_seed(ds, args, ledg_hp: dict[str, dict], held: str, seen: list[str], near: str, fold, seed: int,
-                  shots: list[int], families: list[str]) -> dict:
+                  shots: list[int], families: list[str], fits: dict) -> dict:
     """One seed of one held-out platform (module docstring), ``ledg`` fitted once per variant of
-    ``ledg_hp``: JSON-ready {"zero": {"method|variant": [[family, metrics], ...]}, "few":
+    ``ledg_hp`` and seen set (``fits`` keeps the fits, so that the platforms of one held-out
+    machine share them): JSON-ready {"zero": {"method|variant": [[family, metrics], ...]}, "few":
     {"method|variant|k": ...}, "seconds": {"baselines", "ledg|variant"}}."""
     flops, y = ds.targets["flops"], ds.targets[held]
     train_idx, test_idx = fold.train, fold.test
@@ -529,13 +537,16 @@ def platform_seed(ds, args, ledg_hp: dict[str, dict], held: str, seen: list[str]
         np.tile(flops[train_idx], len(seen)), np.concatenate([ds.targets[t][train_idx] for t in seen]), flops[rows])
     seconds = {"baselines": time.perf_counter() - t0}
     for variant, hp in (ledg_hp.items() if "ledg" in args.platform_methods else ()):
-        t0 = time.perf_counter()
-        model = models.create("ledg", seed=seed, progress=False, device=args.device, **hp).fit(
-            zoo_latency.stack_platforms(ds.subset(train_idx), seen), TARGET)
+        fit_key = (seed, variant, tuple(seen))
+        if fit_key not in fits:
+            t0 = time.perf_counter()
+            model = models.create("ledg", seed=seed, progress=False, device=args.device, **hp).fit(
+                zoo_latency.stack_platforms(ds.subset(train_idx), seen), TARGET)
+            fits[fit_key] = model, time.perf_counter() - t0
+            print(f"  seed {seed}: ledg/{variant} fit on {len(train_idx)} archs x {len(seen)} platforms in "
+                  f"{fits[fit_key][1]:.0f} s", flush=True)
+        model, seconds[f"ledg|{variant}"] = fits[fit_key]
         zero_p[f"ledg|{variant}"] = model.predict(zoo_latency.stack_platforms(ds.subset(rows), [held]))
-        seconds[f"ledg|{variant}"] = time.perf_counter() - t0
-        print(f"  seed {seed}: ledg/{variant} fit on {len(train_idx)} archs x {len(seen)} platforms in "
-              f"{seconds[f'ledg|{variant}']:.0f} s", flush=True)
     few = {}
     for k in shots:
         sup = support[:k]
@@ -551,6 +562,14 @@ def platform_seed(ds, args, ledg_hp: dict[str, dict], held: str, seen: list[str]
     return {"zero": {name: scored(p[n_sup:]) for name, p in zero_p.items()}, "few": few, "seconds": seconds}
 
 
+def seen_platforms(held: str, targets: list[str], machine_of: dict[str, str], hold_out: str) -> list[str]:
+    """The targets a fit for held-out ``held`` may train on: every other one (``hold_out="platform"``),
+    or only those of other machines (``"machine"``: none of the held-out machine's settings)."""
+    if hold_out == "machine":
+        return [t for t in targets if machine_of[t] != machine_of[held]]
+    return [t for t in targets if t != held]
+
+
 def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     """Zero- and few-shot cells of every held-out zoo platform (module docstring), each held-out
     platform's cells written when done."""
@@ -563,6 +582,10 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     groups = zoo_latency.row_families(ds)
     families = sorted(set(groups.tolist()))
     plats = {t: Platform.from_dict(ds.meta["platforms"][ds.meta["settings"][t]]) for t in targets}
+    machine_of = {t: p.machine_id for t, p in plats.items()}
+    if args.hold_out == "machine" and len(set(machine_of.values())) < 2:
+        raise SystemExit("--hold-out machine needs platforms of >= 2 machines; --platforms "
+                         f"{','.join(targets)} were all measured on one (machine {next(iter(machine_of.values()))})")
     cap = args.train_per_family or None
     hp = {**ZOO_METHODS["ledg"], "size_buckets": True, **({"epochs": args.zoo_epochs} if args.zoo_epochs else {})}
     ledg_hp = {v: {**hp, **variant_hp("ledg", v)} for v in variants_of("ledg", args)}
@@ -579,25 +602,32 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
                  *(("ledg", calibrated(v)) for v in ledg_hp), ("nearest-platform", "calibrated")]
     zero_cells = [c for c in zero_cells if c[0] in args.platform_methods and "zero-shot-platform" in args.platform_protocols]
     few_cells = [c for c in few_cells if c[0] in args.platform_methods] if shots else []
+    fits: dict = {}
     for held in targets:
-        seen = [t for t in targets if t != held]
+        seen = seen_platforms(held, targets, machine_of, args.hold_out)
         near = min(seen, key=lambda t: plats[held].distance(plats[t]))
-        if args.resume and all(_zoo_done(path, ds, "zero-shot-platform", m, [held], seeds, args.train_per_family, v)
-                                 for m, v in zero_cells) \
-                and all(_zoo_done(path, ds, "few-shot-platform", m, [held], seeds, args.train_per_family, v, k)
-                        for m, v in few_cells for k in shots):
+        # a fit over other machines names its training platforms (part of the cell); a record
+        # without them trained on the other settings of the held-out platform's machine
+        trained = ({"held_out_by": "machine", "train_platforms": sorted(ds.meta["settings"][t] for t in seen)}
+                   if args.hold_out == "machine" else {})
+        on = trained.get("train_platforms")
+        if args.resume and all(_zoo_done(path, ds, "zero-shot-platform", m, [held], seeds, args.train_per_family, v,
+                                         train_platforms=on) for m, v in zero_cells) \
+                and all(_zoo_done(path, ds, "few-shot-platform", m, [held], seeds, args.train_per_family, v, k,
+                                  train_platforms=on) for m, v in few_cells for k in shots):
             continue
         print(f"held-out platform {held} (seen {', '.join(seen)}; nearest {near})", flush=True)
         zero: dict[tuple, list[dict]] = {}
         few: dict[tuple, list[dict]] = {}
         seconds: dict[str, list[float]] = {}
         key = [data_id, "platforms", held, targets, sorted(args.platform_methods), shots, ledg_hp, cap,
-               args.test_fraction, variants_of("kernel-additive", args)]
+               args.test_fraction, variants_of("kernel-additive", args), seen]
         trained_on = set()
         for seed in args.worker_seeds or seeds:
             done = checkpoint.get(key, seed)  # a seed finished before the run was stopped, else None
             if done is None:
-                done = {**platform_seed(ds, args, ledg_hp, held, seen, near, folds[seed], seed, shots, families),
+                done = {**platform_seed(ds, args, ledg_hp, held, seen, near, folds[seed], seed, shots, families,
+                                        fits),
                         "device": args.device}
                 checkpoint.put(key, seed, done)
             trained_on.add(done.get("device", "cpu"))
@@ -612,7 +642,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
             print(f"held-out {held}: seeds {args.worker_seeds} in the checkpoint", flush=True)
             continue
         info = {"held_out_platform": held, "seen_platforms": seen, "nearest_platform": near,
-                "train_device": ",".join(sorted(trained_on))}
+                "train_device": ",".join(sorted(trained_on)), **trained}
         cells = [("zero-shot-platform", m, v, n_train, runs) for (m, v), runs in zero.items() if (m, v) in zero_cells]
         cells += [("few-shot-platform", m, v, k, runs) for (m, v, k), runs in few.items() if (m, v) in few_cells]
         recs = []
@@ -709,6 +739,10 @@ def main(argv=None) -> int:
                      help=f"comma-separated variants of the zoo methods, of {', '.join(ZOO_VARIANTS)} "
                           "(static, additive, residual: the torch methods gin, tart and ledg; pooled: "
                           "kernel-additive; default: default)")
+    zoo.add_argument("--hold-out", choices=("platform", "machine"), default="platform",
+                     help="zero-/few-shot-platform: hold out one platform and train on all others (default), or "
+                          "hold out a platform's whole machine (every runtime, precision and thread count "
+                          "measured on its hardware) and train on the other machines' platforms only")
     zoo.add_argument("--zoo-epochs", type=int, help="epochs of gin, tart and ledg (default: gin 100, tart and ledg 30)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 seed; devices " + ", ".join(QUICK_DEVICES) + ", 100 archs per seen setting, "

@@ -307,7 +307,7 @@ def latency_goal_table() -> str:
     FLOPs laws and the GIN's best variant; zero-shot across platforms against FLOPs-linear transfer."""
     zoo = [r for r in _load("latency_prediction") if r.get("dataset") == "zoo-latency" and r.get("family") == "all"]
     recs = _fullest_training([r for r in zoo if r["protocol"] in ("in-domain", "leave-family-out")])
-    recs += [r for r in zoo if r["protocol"] == "zero-shot-platform"]
+    recs += [r for r in zoo if r["protocol"] == "zero-shot-platform" and not r.get("train_platforms")]
     settings = list(dict.fromkeys(r["setting"] for r in recs if r["method"] == "ledg"))
     if not settings:
         return _missing("latency_prediction.py --protocols in-domain,leave-family-out,zero-shot-platform --methods ledg")
@@ -415,13 +415,11 @@ def _platform_predictor(r: dict) -> str:
     return _label({**r, "variant": v})
 
 
-def latency_platforms_table() -> str:
-    """The zoo's cross-platform protocols: one row per (held-out platform, predictor), columns
-    zero-shot and each k; MAPE % / Acc(10%) % of the average over families."""
-    recs = [r for r in _load("latency_prediction") if r.get("protocol") in ("zero-shot-platform", "few-shot-platform")
-            and r.get("family") == "all"]
+def _cross_platform_table(recs: list[dict], missing: str, trained: str) -> str:
+    """One row per (held-out platform, predictor) of cross-platform zoo records, columns zero-shot
+    and each k; MAPE % / Acc(10%) % of the average over families; ``trained`` says what the fits saw."""
     if not recs:
-        return _missing("latency_prediction.py --protocols zero-shot-platform,few-shot-platform")
+        return _missing(missing)
     shots = sorted({r["train_size"] for r in recs if r["protocol"] == "few-shot-platform"})
     cells: dict = {}
     for r in recs:
@@ -438,10 +436,36 @@ def latency_platforms_table() -> str:
     return "\n".join(_md(["held-out platform", "predictor", "zero-shot"] + [f"k = {k}" for k in shots], rows, left=2) + [
         "", "MAPE / Acc(10%) in %, average over the "
         f"{len(first['families'])} families, mean ± std over {_runs(recs)}; training models: up to "
-        f"{first['train_per_family'] or 'all'} per family on each seen platform. Zero-shot `flops-linear` is one "
-        "power law over the seen platforms (variant `transfer`), its k columns a power law fitted on the k; "
-        "`ledg` and `nearest-platform` at k are the zero-shot prediction calibrated on the k; "
+        f"{first['train_per_family'] or 'all'} per family on each seen platform; {trained}. Zero-shot "
+        "`flops-linear` is one power law over the seen platforms (variant `transfer`), its k columns a power law "
+        "fitted on the k; `ledg` and `nearest-platform` at k are the zero-shot prediction calibrated on the k; "
         "`kernel-additive` has no zero-shot form. " + _provenance(recs)])
+
+
+def _platform_records(machine: bool) -> list[dict]:
+    """Cross-platform zoo records (average over families): those whose fits saw only other machines
+    (``machine``), or those that saw the other settings of the held-out platform's machine."""
+    return [r for r in _load("latency_prediction") if r.get("protocol") in ("zero-shot-platform", "few-shot-platform")
+            and r.get("family") == "all" and bool(r.get("train_platforms")) == machine]
+
+
+def latency_platforms_table() -> str:
+    """The zoo's cross-platform protocols, one platform held out and the other settings of its
+    machine seen."""
+    return _cross_platform_table(_platform_records(False),
+                                 "latency_prediction.py --protocols zero-shot-platform,few-shot-platform",
+                                 "seen: every other platform of the held-out one's machine")
+
+
+def latency_machines_table() -> str:
+    """The zoo's cross-platform protocols with the held-out platform's whole machine unseen
+    (``--hold-out machine``): zero-shot to new hardware."""
+    recs = _platform_records(True)
+    seen = sorted({p for r in recs for p in r["train_platforms"]})
+    return _cross_platform_table(recs, "latency_prediction.py --protocols zero-shot-platform,few-shot-platform "
+                                       "--hold-out machine",
+                                 "seen: only the platforms of the other machines (" + ", ".join(f"`{p}`" for p in seen)
+                                 + ", less the held-out platform's machine), none of the held-out machine's")
 
 
 def zoo_dataset_table() -> str:
@@ -717,6 +741,7 @@ TABLES = {"accuracy_prediction": accuracy_table, "published_nb201": published_ta
           "latency_learning_curve": latency_learning_curve_table,
           "latency_passes": latency_passes_table,
           "latency_error": latency_error_table, "latency_platforms": latency_platforms_table,
+          "latency_machines": latency_machines_table,
           "profiling_cost": profiling_cost_table, "zoo_dataset": zoo_dataset_table,
           "latency_retest": latency_retest_table, "latency_label_noise": latency_label_noise_table,
           "search": search_table, "pretraining": pretraining_table, "pretraining_goal": pretraining_goal_table,

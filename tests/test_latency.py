@@ -77,6 +77,9 @@ def test_platform_id_separates_settings_and_runtime_versions():
               dataclasses.replace(base, runtime_version="1.18.0"), dataclasses.replace(base, cpu_model="EPYC")]
     assert len({base.id, *(o.id for o in others)}) == 5
     assert dataclasses.replace(base, clock_mhz=3000.0, cores=64).id == base.id  # not hashed
+    # one machine: the same machine_id for every setting, another processor or ISA another one
+    assert {o.machine_id for o in others[:3]} == {base.machine_id} != {others[3].machine_id}
+    assert dataclasses.replace(base, isa=("avx2",)).machine_id != base.machine_id
 
 
 def test_platform_template_and_throughput_estimate():

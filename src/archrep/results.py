@@ -27,10 +27,11 @@ from archrep.data.cache import atomic_write_bytes
 #: latency error analysis's bins; ``train_per_family``: the latency zoo's cap on training models per
 #: family (a leave-family-out record has no ``train_size`` to tell two caps apart); ``pretrain_epochs``:
 #: how long a pre-training benchmark's encoder was pre-trained; ``label_passes``: how many
-#: measurement passes stand behind a latency label (absent: one)
+#: measurement passes stand behind a latency label (absent: one); ``train_platforms``: the platforms
+#: a cross-machine latency fit trained on (absent: the other settings of the tested platform's machine)
 CELL_FIELDS = ("task", "dataset", "space", "target", "protocol", "train_size", "lm_train_size", "train_per_family",
                "method", "variant", "model_variant", "pretrain_epochs", "temperature", "family", "latency_bin",
-               "label_passes")
+               "label_passes", "train_platforms")
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str:

@@ -83,14 +83,24 @@ class Platform:
             raise ArchrepError(f"threads must be a positive integer, got {self.threads!r}")
         object.__setattr__(self, "isa", tuple(self.isa))
 
+    def _hardware(self) -> list:
+        return [self.cpu_vendor, self.cpu_model, self.cpu_family, self.cpu_model_number, sorted(self.isa),
+                self.gpu_name, self.gpu_compute_capability]
+
     @property
     def id(self) -> str:
         """The store key: ``<runtime>-<device>-<precision>[-t<threads>]@<hardware+runtime hash>``."""
-        hw = [self.cpu_vendor, self.cpu_model, self.cpu_family, self.cpu_model_number, sorted(self.isa),
-              self.gpu_name, self.gpu_compute_capability, self.runtime, self.runtime_version]
+        hw = [*self._hardware(), self.runtime, self.runtime_version]
         digest = hashlib.sha256(json.dumps(hw).encode()).hexdigest()[:8]
         threads = f"-t{self.threads}" if self.device == "cpu" else ""
         return f"{RUNTIMES[self.runtime]}-{self.device}-{self.precision}{threads}@{digest}"
+
+    @property
+    def machine_id(self) -> str:
+        """8 hex digits of a hash of the hardware alone (processor, ISA flags, GPU): the settings
+        measured on one machine share it whatever their runtime, precision or threads, so that a
+        predictor can be tested on a machine none of whose settings it saw."""
+        return hashlib.sha256(json.dumps(self._hardware()).encode()).hexdigest()[:8]
 
     def unsupported_reason(self) -> str | None:
         """Why this machine cannot measure this setting, or None when it can."""
