@@ -93,7 +93,7 @@ to a cell on the same machine trains only the new seeds.
     python benchmarks/latency_prediction.py --protocols in-domain --methods tart --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols zero-shot-platform,few-shot-platform --seeds 5 --resume
     python benchmarks/latency_prediction.py --protocols zero-shot-platform,few-shot-platform --hold-out machine \
-        --platforms ort-cpu-fp32-t1@b91ad0e6,...,ort-cpu-fp32-t1@6e5ca245 --seeds 3 --resume
+        --platforms ort-cpu-fp32-t1@b91ad0e6,...,ort-cpu-fp32-t1@6e5ca245 --held-out ort-cpu-fp32-t1@6e5ca245 --seeds 3
 """
 from __future__ import annotations
 
@@ -603,7 +603,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
     zero_cells = [c for c in zero_cells if c[0] in args.platform_methods and "zero-shot-platform" in args.platform_protocols]
     few_cells = [c for c in few_cells if c[0] in args.platform_methods] if shots else []
     fits: dict = {}
-    for held in targets:
+    for held in args.held_out_targets or targets:
         seen = seen_platforms(held, targets, machine_of, args.hold_out)
         near = min(seen, key=lambda t: plats[held].distance(plats[t]))
         # a fit over other machines names its training platforms (part of the cell); a record
@@ -678,6 +678,18 @@ def passes_field(ds, target: str) -> dict:
     return {"label_passes": most} if most > 1 else {}
 
 
+def platform_targets(ds, text: str, flag: str, ap) -> list[str]:
+    """The latency targets of comma-separated targets or platform ids; an unknown one is an error that lists them."""
+    settings = ds.meta["settings"]
+    by_id = {v: k for k, v in settings.items()}
+    chosen = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in chosen if p not in settings and p not in by_id]
+    if bad:
+        ap.error(f"{flag}: unknown platform(s) {', '.join(bad)}; {ds.name} has {', '.join(settings)} "
+                 f"(ids {', '.join(by_id)})")
+    return [p if p in settings else by_id[p] for p in chosen]
+
+
 def load_zoo(args, ap):
     """The zoo dataset of ``--zoo-file`` (or the package file) labelled by ``--zoo-label``, cut to
     ``--families`` / ``--platforms`` and to the models measured on at least one of those platforms."""
@@ -695,17 +707,8 @@ def load_zoo(args, ap):
         if bad:
             ap.error(f"unknown family(ies) {', '.join(bad)}; {ds.name} has {', '.join(ds.meta['families'])}")
         ds = ds.subset(np.flatnonzero(np.isin(known, chosen)))
-    settings = ds.meta["settings"]
-    if args.platforms:
-        by_id = {v: k for k, v in settings.items()}
-        chosen = [p.strip() for p in args.platforms.split(",") if p.strip()]
-        bad = [p for p in chosen if p not in settings and p not in by_id]
-        if bad:
-            ap.error(f"unknown platform(s) {', '.join(bad)}; {ds.name} has {', '.join(settings)} "
-                     f"(ids {', '.join(by_id)})")
-        args.zoo_targets = [p if p in settings else by_id[p] for p in chosen]
-    else:
-        args.zoo_targets = list(settings)
+    args.zoo_targets = platform_targets(ds, args.platforms, "--platforms", ap) if args.platforms else list(
+        ds.meta["settings"])
     # models measured on none of the chosen platforms neither train nor test; dropping them keeps the
     # splits (and the per-family cap) of these platforms the same when the file gains other platforms
     measured = np.any([~np.isnan(ds.targets[t]) for t in args.zoo_targets], axis=0)
@@ -743,6 +746,8 @@ def main(argv=None) -> int:
                      help="zero-/few-shot-platform: hold out one platform and train on all others (default), or "
                           "hold out a platform's whole machine (every runtime, precision and thread count "
                           "measured on its hardware) and train on the other machines' platforms only")
+    zoo.add_argument("--held-out", help="zero-/few-shot-platform: comma-separated platforms (targets or ids) to hold "
+                                        "out in turn (default: each of --platforms)")
     zoo.add_argument("--zoo-epochs", type=int, help="epochs of gin, tart and ledg (default: gin 100, tart and ledg 30)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 seed; devices " + ", ".join(QUICK_DEVICES) + ", 100 archs per seen setting, "
@@ -816,6 +821,10 @@ def main(argv=None) -> int:
             cross_space_ledg(nb, fb, ofa, shared, args, path, seeds)
     if args.zoo_protocols or args.platform_protocols:
         zoo = load_zoo(args, ap)
+        args.held_out_targets = platform_targets(zoo, args.held_out, "--held-out", ap) if args.held_out else None
+        outside = [t for t in args.held_out_targets or () if t not in args.zoo_targets]
+        if outside:
+            ap.error(f"--held-out {', '.join(outside)}: not among the chosen --platforms {', '.join(args.zoo_targets)}")
         if args.zoo_protocols:
             zoo_cells(zoo, args, seeds, path)
         if args.platform_protocols:

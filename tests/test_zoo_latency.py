@@ -420,6 +420,15 @@ def test_benchmark_hold_out_machine_trains_on_other_machines_only(store_file, tm
     monkeypatch.setattr(bench.models, "create", lambda name, **k: (created.append(name), create(name, **k))[1])
     assert bench.main(argv[:-2] + ["--methods", "ledg", "--hold-out", "machine"]) == 0
     assert created.count("ledg") == 2  # the two Xeon settings share one fit (seen: the EPYC one)
+    created.clear()
+    fresh = argv[:-4] + ["--results", str(tmp_path / "fresh"), "--methods", "ledg"]  # no checkpoint of the fits
+    assert bench.main(fresh + ["--hold-out", "machine", "--held-out", PLATFORM.id]) == 0
+    assert created == ["ledg"]  # --held-out: only that platform is held out
+    recs = json.loads((tmp_path / "fresh" / "latency_prediction.json").read_text())
+    assert {r["setting"] for r in recs} == {PLATFORM.id}
+    with pytest.raises(SystemExit):
+        bench.main(argv + ["--platforms", ",".join(p.id for p in PLATFORMS), "--held-out", epyc.id])
+    assert "not among the chosen --platforms" in capsys.readouterr().err
 
 
 def test_benchmark_drops_models_the_chosen_platforms_never_measured(store_file, tmp_path):
