@@ -483,14 +483,19 @@ def zoo_dataset_table() -> str:
                      f"{a['latency_ms_min']:.2f} / {a['latency_ms_median']:.1f} / {a['latency_ms_max']:.0f}",
                      f"{min(r['latency_span'] for r in fams):,.0f}×", f"{100 * a['rel_spread_median']:.1f} %",
                      f"{a['rounds_mean']:.2f}", f"{a.get('passes_mean', 1):.2f}",
-                     f"{100 * a['one_pass_mape']:.2f} %" if "one_pass_mape" in a else ""])
+                     f"{100 * a['one_pass_mape']:.2f} %" if "one_pass_mape" in a else "",
+                     f"{a['speedup_median']:.2f}× ({a['speedup_q1']:.2f}–{a['speedup_q3']:.2f}; {a['speedup_pairs']})"
+                     if "speedup_median" in a else ""])
     first = recs[0]
     return "\n".join(_md(["platform", "description", "models", "families", "models per family",
                            "latency ms (min / median / max)", "smallest family span (max / min)",
                            "noise floor (median IQR / median)", "timed rounds (mean)", "passes (mean)",
-                           "one pass vs the median of the others (MAPE)"], rows, left=2)
+                           "one pass vs the median of the others (MAPE)",
+                           "speed-up over fp32 t1 (median (quartiles; models))"], rows, left=2)
                       + ["", f"`{first['file']}`: {first['file_mb']:.2f} MB, {first['graphs']:,} graphs; plot: "
-                         "`benchmarks/results/zoo_latency_ranges.png`. " + _provenance(recs)])
+                         "`benchmarks/results/zoo_latency_ranges.png`. Speed-up: latency of the same models on "
+                         "the same machine and runtime at fp32 on one thread / latency on this platform. "
+                         + _provenance(recs)])
 
 
 def latency_retest_table() -> str:

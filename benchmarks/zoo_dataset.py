@@ -12,7 +12,11 @@ noise floor), ``rounds_mean`` (timed rounds; a noisy round is measured again) an
 passes, as the dataset labels it), and where models were measured in several passes
 ``multi_pass_models`` and ``one_pass_mape`` (the mean over them of |one pass - the median of
 its other passes| / that median: how far a one-pass label lies from the label the other passes
-give, the label noise that several passes average away), plus the file's
+give, the label noise that several passes average away), and for a platform whose machine was also
+measured with the same runtime at fp32 on one thread (the reference: :func:`reference_platform`)
+``speedup_reference`` (its id), ``speedup_pairs`` (models measured on both) and ``speedup_median``,
+``speedup_q1``, ``speedup_q3`` (quartiles over those models of reference latency / this latency: what
+a second thread, int8, bf16 or fp16 buys on the same models), plus the file's
 ``file`` (its name), ``file_mb`` and ``graphs``. README numbers about the dataset come from these records.
 
     python benchmarks/zoo_dataset.py
@@ -52,11 +56,31 @@ def read_zoo(path: Path) -> tuple[dict[str, Platform], dict[str, dict[str, list[
         else:
             passes.setdefault((rec["platform_id"], rec["graph_hash"], rec["batch"]), []).append(rec)
     measured: dict[str, dict[str, list[dict]]] = {}
-    for (pid, graph_hash, _), recs in passes.items():
+    for (pid, graph_hash, batch), recs in passes.items():
         family = family_of.get(graph_hash)
         if family is not None:
-            measured.setdefault(pid, {}).setdefault(family, []).append(merge_passes(recs))
+            measured.setdefault(pid, {}).setdefault(family, []).append(
+                {**merge_passes(recs), "key": (graph_hash, batch)})
     return platforms, measured, len(family_of)
+
+
+def reference_platform(pid: str, platforms: dict[str, Platform]) -> str | None:
+    """The platform the speed-up of ``pid`` is measured against: the same machine, runtime and
+    device at fp32 on one thread; None for that platform itself or when it was not measured."""
+    p = platforms[pid]
+    ref = [q for q, o in platforms.items() if q != pid and o.machine_id == p.machine_id and o.runtime == p.runtime
+           and o.device == p.device and o.precision == "fp32" and o.threads == 1]
+    return ref[0] if ref else None
+
+
+def speedup(rows: list[dict], reference_ms: dict[tuple, float]) -> dict:
+    """Quartiles of reference latency / latency over the rows also measured on the reference."""
+    ratios = [reference_ms[r["key"]] / r["median_ms"] for r in rows if r["key"] in reference_ms]
+    if not ratios:
+        return {}
+    q1, med, q3 = np.percentile(ratios, [25, 50, 75])
+    return {"speedup_pairs": len(ratios), "speedup_median": float(med), "speedup_q1": float(q1),
+            "speedup_q3": float(q3)}
 
 
 def merge_passes(recs: list[dict]) -> dict:
@@ -115,12 +139,17 @@ def main(argv=None) -> int:
     platforms, measured, graphs = read_zoo(path)
     file_mb = path.stat().st_size / 1e6
     recs = []
-    for pid, by_family in measured.items():
+    for pid in sorted(measured, key=lambda q: (platforms[q].machine_id, q)):  # a machine's platforms together
+        by_family = measured[pid]
         groups = {**dict(sorted(by_family.items())), "all": [r for rows in by_family.values() for r in rows]}
+        ref = reference_platform(pid, platforms)
+        ref_ms = {r["key"]: r["median_ms"] for rows in measured.get(ref, {}).values() for r in rows}
         for family, rows in groups.items():
+            gain = speedup(rows, ref_ms)
             recs.append(make_record(TASK, dataset="zoo-latency", target=f"latency_ms_{pid}", family=family,
                                     setting=pid, platform=platforms[pid].template(), families=len(by_family),
-                                    graphs=graphs, file=path.name, file_mb=round(file_mb, 2), **summary(rows)))
+                                    graphs=graphs, file=path.name, file_mb=round(file_mb, 2), **summary(rows),
+                                    **({"speedup_reference": ref, **gain} if gain else {})))
         a = recs[-1]
         print(f"{pid:28s} {a['n_models']:5d} models, {len(by_family)} families, latency "
               f"{a['latency_ms_min']:.2f}-{a['latency_ms_max']:.0f} ms, noise floor {100 * a['rel_spread_median']:.1f} %"

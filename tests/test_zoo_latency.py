@@ -520,6 +520,13 @@ def test_zoo_dataset_summary_counts_each_platforms_models(store_file, tmp_path, 
         assert r["latency_ms_max"] == pytest.approx(y[rows].max()) and r["latency_ms_min"] == pytest.approx(y[rows].min())
         assert r["latency_span"] == pytest.approx(y[rows].max() / y[rows].min())
         assert r["rel_spread_median"] == pytest.approx(0.02) and r["rounds_mean"] == 1.0
+        if r["setting"] == PLATFORMS[1].id:  # t2 against t1 of the same machine, on the same models
+            ratios = ds.targets[TARGETS[0]][rows] / y[rows]
+            assert r["speedup_reference"] == PLATFORM.id and r["speedup_pairs"] == rows.sum()
+            assert r["speedup_median"] == pytest.approx(np.median(ratios)) and r["speedup_median"] > 1.8
+            assert r["speedup_q1"] <= r["speedup_median"] <= r["speedup_q3"]
+        else:  # the reference itself
+            assert "speedup_median" not in r and "speedup_reference" not in r
     if importlib.util.find_spec("matplotlib"):
         assert (tmp_path / "zoo_latency_ranges.png").stat().st_size > 0
     assert "2 platforms" in capsys.readouterr().out
@@ -527,6 +534,8 @@ def test_zoo_dataset_summary_counts_each_platforms_models(store_file, tmp_path, 
     monkeypatch.setattr(render, "RESULTS", tmp_path)
     table = render.zoo_dataset_table()
     assert table.count("| `") == 2 and "| 18 | 3 | 6–6 |" in table and "19 graphs" in table
+    t2 = next(r for r in recs if r["setting"] == PLATFORMS[1].id and r["family"] == "all")
+    assert f"| {t2['speedup_median']:.2f}× ({t2['speedup_q1']:.2f}–{t2['speedup_q3']:.2f}; 18) |" in table
     assert f"`{store_file[1].name}`" in table
 
 
