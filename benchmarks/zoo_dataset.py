@@ -68,9 +68,9 @@ def reference_platform(pid: str, platforms: dict[str, Platform]) -> str | None:
     """The platform the speed-up of ``pid`` is measured against: the same machine, runtime and
     device at fp32 on one thread; None for that platform itself or when it was not measured."""
     p = platforms[pid]
-    ref = [q for q, o in platforms.items() if q != pid and o.machine_id == p.machine_id and o.runtime == p.runtime
-           and o.device == p.device and o.precision == "fp32" and o.threads == 1]
-    return ref[0] if ref else None
+    return next((q for q, o in platforms.items() if q != pid and o.machine_id == p.machine_id
+                 and o.runtime == p.runtime and o.device == p.device and o.precision == "fp32" and o.threads == 1),
+                None)
 
 
 def speedup(rows: list[dict], reference_ms: dict[tuple, float]) -> dict:
