@@ -57,7 +57,7 @@ held-out family (the default: MAPE 11,711 % on the efficientnet fold of ort fp32
 network learns log(latency / the cost model's prediction) (``prior``, ours). MAPE and Acc(10%) per test family and
 ``family="all"`` (the average over families), mean ± std over seeds (``runs``) and the best seed.
 One record per (protocol, method, family, platform); ``setting`` is the platform id, ``platform``
-its text.
+its text; a ``ledg`` record names the platforms its fit stacked (``train_platforms``).
 
 Model zoo across platforms (``zero-shot-platform``, ``few-shot-platform``): each platform P in turn is
 held out; the in-domain split (same seeds, same cap) gives the training architectures, measured
@@ -463,7 +463,10 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
         folds = [None] if protocol == "in-domain" else families
         cells = [(m, v) for m in args.zoo_methods for v in variants_of(m, args)]
         for method, variant in cells:
-            if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds, args.train_per_family, variant):
+            # ledg fits every target stacked, so its records name the platforms it trained on
+            trained = {"train_platforms": sorted(ds.meta["settings"][t] for t in targets)} if method == "ledg" else {}
+            if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds, args.train_per_family, variant,
+                                         train_platforms=trained.get("train_platforms")):
                 continue
             hp = {**ZOO_METHODS[method], **variant_hp(method, variant),
                   **({"size_buckets": True} if method in ZOO_TORCH else {}),
@@ -496,7 +499,7 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
             if protocol == "in-domain":  # one training set for every family
                 train_sizes["all"] = train_sizes[families[0]]
             recs = zoo_records(ds, protocol, method, hp, per_seed, seeds, train_sizes, seconds, args, variant,
-                               extra={"train_device": ",".join(sorted(trained_on))})
+                               extra={"train_device": ",".join(sorted(trained_on)), **trained})
             write_records(path, recs)
             for r in recs:
                 if r["family"] == "all":

@@ -28,7 +28,9 @@ from archrep.data.cache import atomic_write_bytes
 #: family (a leave-family-out record has no ``train_size`` to tell two caps apart); ``pretrain_epochs``:
 #: how long a pre-training benchmark's encoder was pre-trained; ``label_passes``: how many
 #: measurement passes stand behind a latency label (absent: one); ``train_platforms``: the platforms
-#: a cross-machine latency fit trained on (absent: the other settings of the tested platform's machine)
+#: a latency fit trained on: a cross-machine fit's, or the stacked settings of an in-domain or
+#: leave-family-out LeDG-Former fit (absent: the other settings of the tested platform's machine for
+#: a zero-shot record; not recorded for LeDG-Former records written before it was)
 CELL_FIELDS = ("task", "dataset", "space", "target", "protocol", "train_size", "lm_train_size", "train_per_family",
                "method", "variant", "model_variant", "pretrain_epochs", "temperature", "family", "latency_bin",
                "label_passes", "train_platforms")
