@@ -627,25 +627,25 @@ def _gain(a: dict, b: dict, metric: str) -> tuple[float, float, bool]:
     return a[f"{metric}_mean"] - b[f"{metric}_mean"], se, False
 
 
-def pretraining_goal_table(ratio: float = 0.01) -> str:
-    """Issue 4's goal at ``ratio``: what each flow pretext gains over no pre-training and over the
-    autoencoder in Kendall tau and P@1 %, with the standard error of each gain; 'yes' where all four
-    gains exceed twice their standard error, 'within noise' where they are all positive but not so."""
-    recs = [r for r in _load("pretraining") if r["ratio"] == ratio]
-    if not recs:
-        return _missing(f"pretraining.py --data-dir ../shared/data --ratios {ratio}")
+FLOWS = ("fgp", "fgp-std")
+
+
+def _flow_verdicts(recs: list[dict]) -> tuple[list[list], dict[str, list[str]]]:
+    """Rows (dataset, encoder, epochs, then per flow pretext its gains over none / autoencoder in
+    tau and P@1 % and a verdict) of the pre-training records of one ratio, and the verdicts per
+    flow: 'yes' where all four gains exceed twice their standard error, 'within noise' where they
+    are all positive but not so, else 'no'."""
     by = {(r["dataset"], _encoder_label(r), r["pretrain"], r["pretrain_epochs"]): r for r in recs}
-    flows = ("fgp", "fgp-std")
-    rows, verdicts = [], {f: [] for f in flows}
+    rows, verdicts = [], {f: [] for f in FLOWS}
     # one row per pre-training length; the autoencoder is compared at the same length as the flows
-    cells = list(dict.fromkeys((d, e, n) for d, e, p, n in by if p in flows))
+    cells = list(dict.fromkeys((d, e, n) for d, e, p, n in by if p in FLOWS))
     # grouped by pre-training length, then encoder, then dataset
     for dataset, encoder, epochs in sorted(cells, key=lambda c: (c[2], c[1], c[0])):
         base = [by.get((dataset, encoder, "none", None)), by.get((dataset, encoder, "autoencoder", epochs))]
         if None in base:
             continue
         row = [dataset, encoder, epochs]
-        for flow in flows:
+        for flow in FLOWS:
             r = by.get((dataset, encoder, flow, epochs))
             if r is None:
                 row += ["", "", ""]
@@ -659,11 +659,30 @@ def pretraining_goal_table(ratio: float = 0.01) -> str:
             verdicts[flow].append(verdict)
             row.append(verdict)
         rows.append(row)
-    counts = "; ".join(f"`{f}` beats both in {v.count('yes')} of {len(v)} (all gains positive but within noise in "
-                       f"{v.count('within noise')})" for f, v in verdicts.items())
-    return "\n".join(_md(["dataset", "encoder", "pre-training epochs"] + [f"{f} {c}" for f in flows for c in (
+    return rows, verdicts
+
+
+def _verdict_counts(verdicts: dict[str, list[str]]) -> str:
+    return "; ".join(f"`{f}` beats both in {v.count('yes')} of {len(v)} (all gains positive but within noise in "
+                     f"{v.count('within noise')})" for f, v in verdicts.items())
+
+
+def pretraining_goal_table(ratio: float = 0.01) -> str:
+    """Issue 4's goal at ``ratio``: what each flow pretext gains over no pre-training and over the
+    autoencoder in Kendall tau and P@1 %, with the standard error of each gain (:func:`_flow_verdicts`),
+    and the same verdicts counted at the other ratios measured."""
+    every = _load("pretraining")
+    recs = [r for r in every if r["ratio"] == ratio]
+    if not recs:
+        return _missing(f"pretraining.py --data-dir ../shared/data --ratios {ratio}")
+    rows, verdicts = _flow_verdicts(recs)
+    others = [f"at {q:.0%}: {_verdict_counts(_flow_verdicts([r for r in every if r['ratio'] == q])[1])}"
+              for q in sorted({r["ratio"] for r in every} - {ratio})]
+    return "\n".join(_md(["dataset", "encoder", "pre-training epochs"] + [f"{f} {c}" for f in FLOWS for c in (
         "Δ tau vs none / autoencoder", "Δ P@1 % vs none / autoencoder", "beats both")], rows, left=2)
-        + ["", f"At {ratio:.0%} of the pool: {counts}. Gains are differences of the 9-run means ± their standard "
+        + ["", f"At {ratio:.0%} of the pool: {_verdict_counts(verdicts)}. "
+           + (f"The same test at the other ratios, {'; '.join(others)}. " if others else "")
+           + "Gains are differences of the 9-run means ± their standard "
            "error: * paired run by run (same permutation and training seeds; the std of the 9 differences / √9) "
            "where both cells store their runs, else unpaired (each side's std / √runs). " + _provenance(recs)])
 

@@ -41,6 +41,14 @@ def test_goal_table_separates_a_clear_gain_from_noise_and_a_loss(tmp_path):
     assert rows["a"][3] == "+0.100 ± 0.005 / +0.090 ± 0.005"
     assert rows["b"][5] == "no" and rows["b"][6:] == ["", "", ""]
     assert "`fgp` beats both in 1 of 2" in table and "`fgp-std` beats both in 0 of 1" in table
+    assert "other ratios" not in table
+    # a second ratio is counted with the same test under the 1 % table
+    recs += [r | {"ratio": 0.05} for r in recs if r["dataset"] == "a" and r["pretrain"] != "fgp"]
+    (tmp_path / "pretraining.json").write_text(json.dumps(recs))
+    table = render.pretraining_goal_table()
+    assert "at 5%: `fgp` beats both in 0 of 0 (all gains positive but within noise in 0); `fgp-std` beats both " \
+           "in 0 of 1 (all gains positive but within noise in 1)" in table
+    assert table.count("| a ") == 1
 
 
 def test_goal_table_pairs_runs_on_the_same_seeds(tmp_path):
