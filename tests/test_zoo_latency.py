@@ -246,7 +246,7 @@ def test_benchmark_zoo_protocols_quick(store_file, tmp_path, monkeypatch, capsys
         assert r["mape_best"] == pytest.approx(r["mape_mean"]) and 0 <= r["acc10_mean"] <= 1
         assert r["test_size"] == {"in-domain": 1, "leave-family-out": 6}[r["protocol"]] * (3 if r["family"] == "all"
                                                                                           else 1)
-    # ledg fits both platforms stacked and says so; a one-platform fit does not name its platform
+    # ledg fits both platforms stacked and says so; every other method fits one platform per model
     assert {tuple(r["train_platforms"]) for r in recs if r["method"] == "ledg"} == {tuple(sorted(p.id for p in PLATFORMS))}
     assert not any("train_platforms" in r for r in recs if r["method"] != "ledg")
     lfo = {r["family"]: r for r in recs if r["protocol"] == "leave-family-out" and r["method"] == "flops-linear"
