@@ -453,6 +453,11 @@ def _zoo_done(path: Path, ds, protocol: str, method: str, targets: list[str], se
     return all(t in have for t in targets)
 
 
+def platform_ids(ds, targets: list[str]) -> list[str]:
+    """The sorted platform ids of latency ``targets``, as records name the platforms a fit trained on."""
+    return sorted(ds.meta["settings"][t] for t in targets)
+
+
 def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
     """Every (protocol, method) cell of the zoo protocols (module docstring), each written when done."""
     targets, groups = args.zoo_targets, zoo_latency.row_families(ds)
@@ -464,7 +469,7 @@ def zoo_cells(ds, args, seeds: list[int], path: Path) -> None:
         cells = [(m, v) for m in args.zoo_methods for v in variants_of(m, args)]
         for method, variant in cells:
             # ledg fits every target stacked, so its records name the platforms it trained on
-            trained = {"train_platforms": sorted(ds.meta["settings"][t] for t in targets)} if method == "ledg" else {}
+            trained = {"train_platforms": platform_ids(ds, targets)} if method == "ledg" else {}
             if args.resume and _zoo_done(path, ds, protocol, method, targets, seeds, args.train_per_family, variant,
                                          train_platforms=trained.get("train_platforms")):
                 continue
@@ -611,7 +616,7 @@ def platform_cells(ds, args, seeds: list[int], path: Path) -> None:
         near = min(seen, key=lambda t: plats[held].distance(plats[t]))
         # a fit over other machines names its training platforms (part of the cell); a record
         # without them trained on the other settings of the held-out platform's machine
-        trained = ({"held_out_by": "machine", "train_platforms": sorted(ds.meta["settings"][t] for t in seen)}
+        trained = ({"held_out_by": "machine", "train_platforms": platform_ids(ds, seen)}
                    if args.hold_out == "machine" else {})
         on = trained.get("train_platforms")
         if args.resume and all(_zoo_done(path, ds, "zero-shot-platform", m, [held], seeds, args.train_per_family, v,

@@ -663,6 +663,7 @@ def _flow_verdicts(recs: list[dict]) -> tuple[list[list], dict[str, list[str]]]:
 
 
 def _verdict_counts(verdicts: dict[str, list[str]]) -> str:
+    """One sentence per flow pretext: how many cells it beats both baselines in, and how many are within noise."""
     return "; ".join(f"`{f}` beats both in {v.count('yes')} of {len(v)} (all gains positive but within noise in "
                      f"{v.count('within noise')})" for f, v in verdicts.items())
 
